@@ -1,0 +1,42 @@
+r"""linres: deep linear residual networks trained from the identity.
+
+The engine of the executable book on Bartlett, Helmbold & Long (ICML 2018).
+A network is a stack of layers (…, L, d, d); the loss is ½‖Θ_L⋯Θ_1 − Φ‖_F².
+
+Public API
+----------
+model        identity_layers, product, loss, loss_and_grad, grad
+updates      UpdateRule, gd, penalized_gd, margin_balanced (+ *_step one-shot forms)
+penalties    Penalty, WeightDecay, OrthogonalityPenalty
+margin       margin, project_margin, balance
+train        run, TrainResult
+scalar       eigen_reduction, run_scalar, scalar_step, scalar_loss, layers_from_scalar
+diagnostics  balancedness, layer_distances, max_layer_distance, symmetric_invariants, …
+targets      near_identity, spd_with_condition, symmetric_with_spectrum, witness, …
+bounds       the book's proved bounds, one module per chapter
+explore      live (ipywidgets), static_slider (offline pages)
+"""
+from . import bounds, diagnostics, explore, targets
+from .diagnostics import balancedness, layer_distances, max_layer_distance, symmetric_invariants
+from .margin import balance, margin, project_margin
+from .model import grad, identity_layers, loss, loss_and_grad, product
+from .penalties import OrthogonalityPenalty, Penalty, WeightDecay
+from .scalar import ScalarResult, eigen_reduction, layers_from_scalar, run_scalar, scalar_loss, scalar_step
+from .train import STATUSES, TrainResult, run
+from .updates import (
+    UpdateRule, gd, gd_step, margin_balanced, margin_balanced_step, penalized_gd, penalized_gd_step,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "bounds", "diagnostics", "explore", "targets",
+    "identity_layers", "product", "loss", "loss_and_grad", "grad",
+    "UpdateRule", "gd", "penalized_gd", "margin_balanced",
+    "gd_step", "penalized_gd_step", "margin_balanced_step",
+    "Penalty", "WeightDecay", "OrthogonalityPenalty",
+    "margin", "project_margin", "balance",
+    "run", "TrainResult", "STATUSES",
+    "eigen_reduction", "run_scalar", "scalar_step", "scalar_loss", "layers_from_scalar", "ScalarResult",
+    "balancedness", "layer_distances", "max_layer_distance", "symmetric_invariants",
+]

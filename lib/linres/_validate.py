@@ -1,0 +1,111 @@
+"""Input checks shared by every public function.
+
+Errors are raised before any work is done, with a message that names the
+argument and what was expected (lineax's habit: check structure first).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+Array = np.ndarray
+
+
+def as_float_array(x, name: str) -> Array:
+    """Return ``x`` as a float64 array, refusing non-finite entries."""
+    a = np.asarray(x, dtype=np.float64)
+    if not np.all(np.isfinite(a)):
+        raise ValueError(f"{name} has non-finite entries (NaN or inf)")
+    return a
+
+
+def check_target(target, name: str = "target") -> Array:
+    """A target Φ of shape (..., d, d), square, finite."""
+    phi = as_float_array(target, name)
+    if phi.ndim < 2 or phi.shape[-1] != phi.shape[-2]:
+        raise ValueError(f"{name} must have shape (..., d, d); got {phi.shape}")
+    if phi.shape[-1] < 1:
+        raise ValueError(f"{name} must have d >= 1; got {phi.shape}")
+    return phi
+
+
+def check_layers(layers, name: str = "layers") -> Array:
+    """Layers Θ_1..Θ_L stored as one array of shape (..., L, d, d)."""
+    w = as_float_array(layers, name)
+    if w.ndim < 3 or w.shape[-1] != w.shape[-2]:
+        raise ValueError(f"{name} must have shape (..., L, d, d); got {w.shape}")
+    if w.shape[-3] < 1:
+        raise ValueError(f"{name} must hold L >= 1 layers; got L = {w.shape[-3]}")
+    return w
+
+
+def check_pair(layers, target) -> tuple[Array, Array]:
+    """Layers and target with matching d and broadcastable batch axes."""
+    w = check_layers(layers)
+    phi = check_target(target)
+    if w.shape[-1] != phi.shape[-1]:
+        raise ValueError(
+            f"layers are {w.shape[-1]}x{w.shape[-1]} but the target is "
+            f"{phi.shape[-1]}x{phi.shape[-1]}"
+        )
+    try:
+        np.broadcast_shapes(w.shape[:-3], phi.shape[:-2])
+    except ValueError:
+        raise ValueError(
+            f"batch axes of layers {w.shape[:-3]} and target {phi.shape[:-2]} "
+            "do not broadcast"
+        ) from None
+    return w, phi
+
+
+def check_depth(L) -> int:
+    if isinstance(L, bool) or not isinstance(L, (int, np.integer)):
+        raise TypeError(f"depth L must be an integer; got {L!r}")
+    if L < 1:
+        raise ValueError(f"depth L must be >= 1; got {L}")
+    return int(L)
+
+
+def check_positive(x, name: str) -> float:
+    """A finite, strictly positive scalar (step size, tolerance, ...)."""
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a real number; got {x!r}") from None
+    if not np.isfinite(v) or v <= 0:
+        raise ValueError(f"{name} must be finite and > 0; got {x!r}")
+    return v
+
+
+def check_nonnegative(x, name: str) -> float:
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a real number; got {x!r}") from None
+    if not np.isfinite(v) or v < 0:
+        raise ValueError(f"{name} must be finite and >= 0; got {x!r}")
+    return v
+
+
+def check_positive_array(x, name: str) -> Array:
+    a = as_float_array(x, name)
+    if np.any(a <= 0):
+        raise ValueError(f"{name} must be > 0 everywhere")
+    return a
+
+
+def is_symmetric(a: Array, rtol: float = 1e-10) -> Array:
+    scale = np.maximum(1.0, np.linalg.norm(a, axis=(-2, -1)))
+    return np.linalg.norm(a - np.swapaxes(a, -1, -2), axis=(-2, -1)) <= rtol * scale
+
+
+def require_symmetric(a: Array, name: str = "target", rtol: float = 1e-10) -> Array:
+    if not np.all(is_symmetric(a, rtol)):
+        raise ValueError(f"{name} must be symmetric for this function (hypothesis of the theorem)")
+    return a
+
+
+def require_positive_definite(a: Array, name: str = "target") -> Array:
+    require_symmetric(a, name)
+    if np.any(np.linalg.eigvalsh(a) <= 0):
+        raise ValueError(f"{name} must be positive definite for this function (hypothesis of the theorem)")
+    return a

@@ -1,0 +1,95 @@
+r"""The two regularizers of Result 5: margin projection and balancing.
+
+*Margin.* γ(A) = min_{‖u‖=1} uᵀAu = λ_min((A + Aᵀ)/2).
+
+*Projection.* The set C_γ = {B : (B + Bᵀ)/2 ⪰ γI} is closed and convex. The
+Frobenius projection of A onto it keeps the skew part K = (A − Aᵀ)/2 and clips
+the eigenvalues of the symmetric part S = Q diag(s) Qᵀ at γ:
+
+.. math::  Π_γ(A) = Q diag(max(s, γ)) Qᵀ + K.
+
+(The Frobenius norm splits into symmetric and skew parts orthogonally, and the
+clip is the projection of S onto {S ⪰ γI}.) If Φ ∈ C_γ, then
+‖Π_γ(A) − Φ‖_F ≤ ‖A − Φ‖_F, so projecting never increases the loss.
+
+*Balancing.* Given a product Γ, return layers with Θ_{L:1} = Γ exactly and equal
+singular values in every layer:
+
+- ``"svd"``: Γ = UΣVᵀ, Θ_1 = UΣ^{1/L}Vᵀ and Θ_i = UΣ^{1/L}Uᵀ for i ≥ 2;
+- ``"root"``: every layer is the principal L-th root Γ^{1/L}, which exists and is
+  real when Γ has no eigenvalue on the closed negative real axis (a positive
+  margin puts the whole spectrum in the open right half-plane).
+"""
+from __future__ import annotations
+
+import numpy as np
+import scipy.linalg
+
+from ._validate import Array, check_depth, check_target
+
+__all__ = ["margin", "project_margin", "balance", "BALANCINGS"]
+
+BALANCINGS = ("svd", "root")
+
+
+def margin(a) -> Array:
+    """γ(A) = λ_min((A + Aᵀ)/2), over the batch axes."""
+    a = check_target(a, "matrix")
+    return np.linalg.eigvalsh(0.5 * (a + np.swapaxes(a, -1, -2)))[..., 0]
+
+
+def _project(a: Array, gamma: float) -> Array:
+    sym = 0.5 * (a + np.swapaxes(a, -1, -2))
+    skew = a - sym
+    s, q = np.linalg.eigh(sym)
+    s = np.maximum(s, gamma)
+    return (q * s[..., None, :]) @ np.swapaxes(q, -1, -2) + skew
+
+
+def project_margin(a, gamma: float) -> Array:
+    """Frobenius projection Π_γ(A) onto {B : (B + Bᵀ)/2 ⪰ γI} (see module docstring)."""
+    a = check_target(a, "matrix")
+    gamma = float(gamma)
+    if not np.isfinite(gamma):
+        raise ValueError("gamma must be finite")
+    return _project(a, gamma)
+
+
+def _root(a: Array, L: int) -> Array:
+    flat = a.reshape((-1,) + a.shape[-2:])
+    out = np.empty_like(flat)
+    for k, m in enumerate(flat):
+        ev = np.linalg.eigvals(m)
+        if np.any((np.abs(ev.imag) <= 1e-12 * max(1.0, np.abs(ev).max())) & (ev.real <= 0)):
+            raise ValueError("the principal L-th root needs no eigenvalue on the closed negative real axis")
+        r = scipy.linalg.fractional_matrix_power(m, 1.0 / L)
+        out[k] = np.real(r)
+    return out.reshape(a.shape)
+
+
+def balance(product, L: int, method: str = "svd") -> Array:
+    """Layers (…, L, d, d) with Θ_{L:1} = ``product`` and equal singular values in every layer."""
+    g = check_target(product, "product")
+    L = check_depth(L)
+    if method not in BALANCINGS:
+        raise ValueError(f"balancing method must be one of {BALANCINGS}; got {method!r}")
+    return _balance(g, L, method)
+
+
+def _balance(g: Array, L: int, method: str) -> Array:
+    finite = np.all(np.isfinite(g), axis=(-2, -1))
+    if not np.all(finite):
+        # A diverged problem gets NaN layers; the training loop reports it as diverged.
+        out = np.full(g.shape[:-2] + (L,) + g.shape[-2:], np.nan)
+        out[finite] = _balance(g[finite], L, method)
+        return out
+    if method == "svd":
+        u, s, vt = np.linalg.svd(g)
+        root = s ** (1.0 / L)
+        first = (u * root[..., None, :]) @ vt
+        rest = (u * root[..., None, :]) @ np.swapaxes(u, -1, -2)
+    else:
+        first = rest = _root(g, L)
+    layers = np.repeat(rest[..., None, :, :], L, axis=-3)
+    layers[..., 0, :, :] = first
+    return layers

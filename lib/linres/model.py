@@ -1,0 +1,110 @@
+r"""The deep linear residual network and its population loss.
+
+A network of depth L on ℝ^d is a stack of layers Θ_1, …, Θ_L, stored as one
+array ``layers`` of shape ``(..., L, d, d)`` with ``layers[..., i-1, :, :] = Θ_i``.
+Leading axes are a batch of independent problems.
+
+With isotropic inputs (E[xxᵀ] = I) and Φ = E[y xᵀ], the excess population loss is
+
+.. math::  ℓ(Θ) = ½ ‖Θ_{L:1} − Φ‖_F²,  Θ_{j:i} = Θ_j ⋯ Θ_i,
+
+and the gradient of layer i is
+
+.. math::  ∇_{Θ_i} ℓ = Θ_{L:i+1}ᵀ (Θ_{L:1} − Φ) Θ_{i−1:1}ᵀ.
+
+:func:`loss_and_grad` evaluates all L gradients in backprop order with
+3(L − 1) matrix products: prefix products P_i = Θ_{i:1}, the back-chain
+S_L = E, S_{i−1} = Θ_iᵀ S_i (so S_i = Θ_{L:i+1}ᵀ E), and finally all
+∇_{Θ_i} ℓ = S_i P_{i−1}ᵀ in one batched matmul.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ._validate import Array, check_depth, check_layers, check_pair
+
+__all__ = [
+    "identity_layers",
+    "product",
+    "prefix_products",
+    "loss",
+    "loss_from_product",
+    "loss_and_grad",
+    "grad",
+]
+
+
+def identity_layers(L: int, d: int, batch: tuple[int, ...] = ()) -> Array:
+    """The identity initialization Θ_i = I, shape ``batch + (L, d, d)``."""
+    L = check_depth(L)
+    if isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d < 1:
+        raise ValueError(f"dimension d must be a positive integer; got {d!r}")
+    return np.broadcast_to(np.eye(d), tuple(batch) + (L, d, d)).copy()
+
+
+def prefix_products(layers: Array) -> Array:
+    """P_i = Θ_{i:1} for i = 1..L, shape (..., L, d, d); P_L is the network's product."""
+    w = layers
+    out = np.empty_like(w)
+    out[..., 0, :, :] = w[..., 0, :, :]
+    for i in range(1, w.shape[-3]):
+        np.matmul(w[..., i, :, :], out[..., i - 1, :, :], out=out[..., i, :, :])
+    return out
+
+
+def _product(w: Array) -> Array:
+    p = w[..., 0, :, :]
+    for i in range(1, w.shape[-3]):
+        p = w[..., i, :, :] @ p
+    return p
+
+
+def product(layers) -> Array:
+    """The end-to-end matrix Θ_{L:1} = Θ_L ⋯ Θ_1, shape (..., d, d)."""
+    return _product(check_layers(layers))
+
+
+def loss_from_product(prod: Array, target: Array) -> Array:
+    """ℓ = ½‖Θ_{L:1} − Φ‖_F² given the product; shape of the batch axes."""
+    e = prod - target
+    return 0.5 * np.einsum("...ij,...ij->...", e, e)
+
+
+def loss(layers, target) -> Array:
+    """Excess population loss ½‖Θ_{L:1} − Φ‖_F² (a float, or an array over the batch)."""
+    w, phi = check_pair(layers, target)
+    return loss_from_product(product(w), phi)
+
+
+def _loss_and_grad(w: Array, phi: Array) -> tuple[Array, Array]:
+    # Unchecked core used by the update rules inside training loops.
+    L = w.shape[-3]
+    pre = prefix_products(w)  # pre[i] = Θ_{i+1:1}
+    e = pre[..., L - 1, :, :] - phi
+    batch = np.broadcast_shapes(w.shape[:-3], phi.shape[:-2])
+    d = w.shape[-1]
+    back = np.empty(batch + (L, d, d))
+    back[..., L - 1, :, :] = e  # S_L = E
+    for i in range(L - 1, 0, -1):  # S_i = Θ_{i+1}ᵀ S_{i+1}
+        np.matmul(np.swapaxes(w[..., i, :, :], -1, -2), back[..., i, :, :], out=back[..., i - 1, :, :])
+    g = np.empty_like(back)
+    g[..., 0, :, :] = back[..., 0, :, :]  # P_0 = I
+    if L > 1:
+        np.matmul(back[..., 1:, :, :], np.swapaxes(pre[..., :-1, :, :], -1, -2), out=g[..., 1:, :, :])
+    lval = 0.5 * np.einsum("...ij,...ij->...", e, e)
+    return lval, g
+
+
+def loss_and_grad(layers, target) -> tuple[Array, Array]:
+    r"""The loss and all L gradients, in backprop order.
+
+    Returns ``(ℓ, G)`` with ``G[..., i-1, :, :] = ∇_{Θ_i} ℓ = Θ_{L:i+1}ᵀ (Θ_{L:1} − Φ) Θ_{i−1:1}ᵀ``.
+    Cost: 3(L − 1) d×d matrix products per problem.
+    """
+    w, phi = check_pair(layers, target)
+    return _loss_and_grad(w, phi)
+
+
+def grad(layers, target) -> Array:
+    """All L gradients ∇_{Θ_i} ℓ, shape like ``layers`` (broadcast over the batch)."""
+    return loss_and_grad(layers, target)[1]

@@ -1,0 +1,140 @@
+r"""Update rules, each a pure function of (layers, target).
+
+Like optax, a rule is a pair of pure functions bundled in :class:`UpdateRule`:
+
+- ``init(layers, target) -> layers`` prepares the starting point (the identity,
+  for most rules, is left as it is);
+- ``update(layers, target, eta) -> (ℓ(layers), new_layers)`` takes one step and
+  also returns the loss *before* the step, which the gradient computation yields
+  for free.
+
+The step size η is stored in the rule (``rule.eta``) and passed to ``update``
+explicitly, so that a training loop can follow a subset of a batch. It may be a
+float or an array with the batch's shape (one step size per problem).
+
+Rules
+-----
+``gd(eta)``                 Θ_i ← Θ_i − η ∇_{Θ_i} ℓ                        (Results 1–4)
+``penalized_gd(eta, ψ)``    Θ_i ← Θ_i − η (∇_{Θ_i} ℓ + ∇ψ(Θ_i))            (Results 2, 4)
+``margin_balanced(eta, γ)`` gradient step, margin projection, balancing      (Result 5)
+"""
+from __future__ import annotations
+
+from typing import Callable, NamedTuple
+
+import numpy as np
+
+from ._validate import Array, check_pair, check_positive, check_positive_array
+from .margin import BALANCINGS, _balance, _project
+from .model import _loss_and_grad, _product
+from .penalties import Penalty
+
+__all__ = [
+    "UpdateRule",
+    "gd",
+    "penalized_gd",
+    "margin_balanced",
+    "gd_step",
+    "penalized_gd_step",
+    "margin_balanced_step",
+]
+
+
+class UpdateRule(NamedTuple):
+    name: str
+    init: Callable[[Array, Array], Array]
+    update: Callable[[Array, Array, "float | Array"], tuple[Array, Array]]
+    eta: "float | Array"
+
+
+def _eta(eta) -> float | Array:
+    if np.ndim(eta) == 0:
+        return check_positive(eta, "step size eta")
+    return check_positive_array(eta, "step size eta")
+
+
+def _bcast(eta):
+    # A per-problem step size multiplies whole (L, d, d) stacks.
+    return eta if np.ndim(eta) == 0 else eta[..., None, None, None]
+
+
+def _identity_init(layers: Array, target: Array) -> Array:
+    return layers
+
+
+def gd(eta) -> UpdateRule:
+    r"""Plain gradient descent: Θ_i ← Θ_i − η ∇_{Θ_i} ℓ for all i simultaneously."""
+    eta = _eta(eta)
+
+    def update(w, phi, eta):
+        lval, g = _loss_and_grad(w, phi)
+        return lval, w - _bcast(eta) * g
+
+    return UpdateRule("gd", _identity_init, update, eta)
+
+
+def penalized_gd(eta, penalty: Penalty) -> UpdateRule:
+    r"""Gradient descent on ℓ + Σ_i ψ(Θ_i): Θ_i ← Θ_i − η(∇_{Θ_i} ℓ + ∇ψ(Θ_i)).
+
+    The returned loss is the unpenalized ℓ, the quantity the theorems speak about.
+    """
+    eta = _eta(eta)
+    if not isinstance(penalty, Penalty):
+        raise TypeError("penalty must provide value(), grad() and scalar_grad()")
+
+    def update(w, phi, eta):
+        lval, g = _loss_and_grad(w, phi)
+        return lval, w - _bcast(eta) * (g + penalty.grad(w))
+
+    return UpdateRule(f"penalized_gd[{type(penalty).__name__}]", _identity_init, update, eta)
+
+
+def margin_balanced(eta, gamma: float, balancing: str = "svd") -> UpdateRule:
+    r"""The book's reconstruction of the Result 5 algorithm (margin level γ > 0).
+
+    One iteration:
+
+    1. W' = W − η∇ℓ(W), and Γ = Θ'_{L:1};
+    2. if γ(Γ) < γ, Γ ← Π_γ(Γ) (Frobenius projection onto {sym(B) ⪰ γI});
+    3. W ← balance(Γ): layers with product Γ and equal singular values.
+
+    ``init`` balances the starting layers (the identity is already balanced).
+    """
+    eta = _eta(eta)
+    gamma = check_positive(gamma, "margin level gamma")
+    if balancing not in BALANCINGS:
+        raise ValueError(f"balancing must be one of {BALANCINGS}; got {balancing!r}")
+
+    def init(w, phi):
+        return _balance(_product(w), w.shape[-3], balancing)
+
+    def update(w, phi, eta):
+        lval, g = _loss_and_grad(w, phi)
+        prod = _product(w - _bcast(eta) * g)
+        sym = 0.5 * (prod + np.swapaxes(prod, -1, -2))
+        low = np.linalg.eigvalsh(sym)[..., 0] < gamma
+        if np.any(low):
+            prod = np.where(low[..., None, None], _project(prod, gamma), prod)
+        return lval, _balance(prod, w.shape[-3], balancing)
+
+    return UpdateRule(f"margin_balanced[{balancing}]", init, update, eta)
+
+
+def _one_step(rule: UpdateRule, layers, target) -> Array:
+    w, phi = check_pair(layers, target)
+    return rule.update(w, phi, rule.eta)[1]
+
+
+def gd_step(layers, target, eta) -> Array:
+    """One plain GD step; returns the new layers (see :func:`gd`)."""
+    return _one_step(gd(eta), layers, target)
+
+
+def penalized_gd_step(layers, target, eta, penalty: Penalty) -> Array:
+    """One penalized GD step; returns the new layers (see :func:`penalized_gd`)."""
+    return _one_step(penalized_gd(eta, penalty), layers, target)
+
+
+def margin_balanced_step(layers, target, eta, gamma: float, balancing: str = "svd") -> Array:
+    """One step of the Result 5 algorithm; returns the new layers (see :func:`margin_balanced`)."""
+    return _one_step(margin_balanced(eta, gamma, balancing), layers, target)
