@@ -1,0 +1,54 @@
+# Two commands (see README.md):
+#   make book   set up .venv if needed, execute every notebook, build the HTML book
+#   make test   set up .venv if needed, run every test (lib, nbval, page build, browser)
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+NOTEBOOKS := $(shell $(PYTHON) tools/toc_notebooks.py)
+
+# One BLAS thread: deterministic sums, and on 2 cores two processes beat two threads.
+export OPENBLAS_NUM_THREADS := 1
+export OMP_NUM_THREADS := 1
+export MKL_NUM_THREADS := 1
+export PYDEVD_DISABLE_FILE_VALIDATION := 1
+
+.PHONY: book test test-lib test-notebooks test-pages test-browser execute bench clean
+
+$(STAMP): requirements.txt lib/pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.txt
+	$(BIN)/pip check
+	touch $@
+
+book: $(STAMP)
+	$(BIN)/jupyter-book build . -W -n --keep-going
+	@echo "The book is in _build/html/index.html"
+
+test: $(STAMP)
+	$(MAKE) test-lib test-notebooks test-pages test-browser
+
+test-lib: $(STAMP)
+	$(BIN)/python -m pytest lib -q -p no:cacheprovider
+
+# Re-run every notebook and compare each stored text output (strict nbval).
+test-notebooks: $(STAMP)
+	$(BIN)/python -m pytest -q -p no:cacheprovider --nbval --nbval-current-env \
+	  --nbval-sanitize-with book/nbval-sanitize.cfg -n 2 --dist loadfile $(NOTEBOOKS)
+
+# Build the pages from the stored outputs (no second execution); warnings fail.
+test-pages: $(STAMP)
+	$(BIN)/python tools/stored_config.py _config.yml _build/stored-config.yml
+	$(BIN)/jupyter-book build . --config _build/stored-config.yml -W -n --keep-going
+
+# Every built page in headless Chromium (needs test-pages or book first).
+test-browser: $(STAMP)
+	$(BIN)/python -m pytest tests -q -p no:cacheprovider
+
+execute: $(STAMP)
+	$(BIN)/python tools/execute.py $(or $(NB),$(NOTEBOOKS))
+
+clean:
+	rm -rf _build
