@@ -12,11 +12,12 @@ margin       margin, project_margin, balance
 train        run, TrainResult
 scalar       eigen_reduction, run_scalar, scalar_step, scalar_loss, layers_from_scalar
 diagnostics  balancedness, layer_distances, max_layer_distance, symmetric_invariants, …
+inits        identity, zero_asymmetric, near_identity, perturbed_identity
 targets      near_identity, spd_with_condition, symmetric_with_spectrum, witness, …
 bounds       the book's proved bounds, one module per chapter
 explore      live (ipywidgets), static_slider (offline pages)
 """
-from . import bounds, diagnostics, explore, targets
+from . import bounds, diagnostics, explore, inits, targets
 from .diagnostics import balancedness, layer_distances, max_layer_distance, symmetric_invariants
 from .margin import balance, margin, project_margin
 from .model import grad, identity_layers, loss, loss_and_grad, product
@@ -30,7 +31,7 @@ from .updates import (
 __version__ = "0.1.0"
 
 __all__ = [
-    "bounds", "diagnostics", "explore", "targets",
+    "bounds", "diagnostics", "explore", "inits", "targets",
     "identity_layers", "product", "loss", "loss_and_grad", "grad",
     "UpdateRule", "gd", "penalized_gd", "margin_balanced",
     "gd_step", "penalized_gd_step", "margin_balanced_step",

@@ -46,3 +46,14 @@ def test_diagnostics_on_known_layers():
     skew = np.stack([np.eye(2), np.array([[1.0, 1.0], [0.0, 1.0]])])
     assert balancedness(skew) > 0
     assert symmetric_invariants(skew, np.diag([3.0, 1.0]))["asymmetry"] == np.sqrt(2.0)
+
+
+def test_initializations(rng):
+    from linres import inits
+
+    assert np.all(inits.zero_asymmetric(3, 2)[-1] == 0) and np.all(inits.zero_asymmetric(3, 2)[0] == np.eye(2))
+    p = inits.perturbed_identity(4, 3, 1e-3, rng)
+    np.testing.assert_allclose(np.linalg.norm(p - np.eye(3), axis=(-2, -1)), 1e-3)
+    assert inits.near_identity(2, 3, 0.1, rng, batch=(5,)).shape == (5, 2, 3, 3)
+    with pytest.raises(TypeError):
+        inits.near_identity(2, 3, 0.1, 0)
