@@ -40,6 +40,7 @@ test-notebooks: $(STAMP)
 
 # Build the pages from the stored outputs (no second execution); warnings fail.
 test-pages: $(STAMP)
+	mkdir -p _build
 	$(BIN)/python tools/stored_config.py _config.yml _build/stored-config.yml
 	$(BIN)/jupyter-book build . --config _build/stored-config.yml -W -n --keep-going
 
