@@ -91,6 +91,9 @@ def test_reference_runs_of_the_notes():
     got = [run_scalar(phi, L, spd.proved_step(phi, L), tol=5e-17, max_steps=1000).steps for L in (2, 10, 50)]
     assert got == [127, 223, 249]
     assert max(got) <= spd.iterations_bound(phi, 5e-17)
+    wide = np.array([0.1, 10.0])
+    res = run_scalar(wide, 2, spd.proved_step(wide, 2), tol=5e-17, max_steps=20_000)
+    assert res.steps == 16003 <= spd.sharp_iterations_bound(wide, 2, 5e-17) <= spd.iterations_bound(wide, 5e-17)
 
 
 def test_max_step_is_sharp_and_monitor_sees_overshoot():
