@@ -18,6 +18,7 @@ bounds       the book's proved bounds, one module per chapter
 explore      live (ipywidgets), static_slider (offline pages)
 """
 from . import bounds, diagnostics, explore, inits, targets
+from . import flow  # gradient flow of the symmetric reduction (book/spd.ipynb)
 from .diagnostics import balancedness, layer_distances, max_layer_distance, symmetric_invariants
 from .margin import balance, margin, project_margin
 from .model import grad, identity_layers, loss, loss_and_grad, product
