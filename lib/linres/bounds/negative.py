@@ -24,6 +24,7 @@ implements:
 - :func:`escape_rate`           the per-step log growth of the unstable mode of GD there
 - :func:`flow_limit`            where the penalized scalar flow from z = 1 stops
 - :func:`flow_limit_loss`       the loss at that point
+- :func:`stall_min_curvature`   the same for ℓ + Σψ at :func:`flow_limit` (numerical)
 - :func:`palindromic_gap`       max_i ‖Θ_{L+1−i} − Θ_iᵀ‖_F (Remark "a second invariant")
 """
 from __future__ import annotations
@@ -31,6 +32,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._validate import Array, as_float_array, check_depth, check_layers, check_positive
+from ..model import grad as _grad
 from ..penalties import OrthogonalityPenalty, Penalty, WeightDecay
 
 __all__ = [
@@ -44,6 +46,7 @@ __all__ = [
     "escape_rate",
     "flow_limit",
     "flow_limit_loss",
+    "stall_min_curvature",
     "palindromic_gap",
 ]
 
@@ -247,6 +250,42 @@ def flow_limit_loss(spectrum, L: int, penalty: Penalty | None = None) -> Array:
     z = flow_limit(phi, L, penalty)
     r = z**L - phi
     return 0.5 * np.sum(r * r, axis=-1)
+
+
+def stall_min_curvature(spectrum, L: int, penalty: Penalty | None = None, *, h: float = 1e-5) -> float:
+    r"""Smallest Hessian eigenvalue of F = ℓ + Σ_i ψ(Θ_i) at the point where the class
+    stalls in exact arithmetic: every layer U diag(z*) Uᵀ with z* = :func:`flow_limit`
+    (book/negative_eigenvalue.ipynb, "what a penalty does to the saddle").
+
+    Numerical: central differences (step ``h``) of the closed-form gradient along all
+    L d² coordinates, evaluated as one batch, then symmetrized; accurate to about
+    h² plus rounding/h. The spectrum of this Hessian does not depend on U (conjugating
+    every layer by U is an isometry that leaves F unchanged), so Φ = diag(φ) is used.
+    Without a penalty it equals :func:`saddle_min_curvature`.
+
+    Negative: the stall point is a strict saddle of F, so perturbations of the
+    invariant set grow. Positive: a strict local minimum of F.
+    """
+    phi = _spectrum(spectrum)
+    if phi.ndim != 1:
+        raise ValueError("stall_min_curvature takes one spectrum, shape (d,)")
+    L = check_depth(L)
+    h = check_positive(h, "h")
+    if penalty is not None and not isinstance(penalty, Penalty):
+        raise TypeError("penalty must provide value(), grad() and scalar_grad()")
+    d = phi.size
+    z = flow_limit(phi, L, penalty)
+    w = np.broadcast_to(np.diag(z), (L, d, d))
+    n = L * d * d
+    steps = (h * np.eye(n)).reshape(n, L, d, d)
+    target = np.diag(phi)
+
+    def full_grad(ws):
+        g = _grad(ws, target)
+        return g if penalty is None else g + penalty.grad(ws)
+
+    diff = (full_grad(w + steps) - full_grad(w - steps)).reshape(n, n) / (2.0 * h)
+    return float(np.linalg.eigvalsh(0.5 * (diff + diff.T))[0])
 
 
 def palindromic_gap(layers) -> Array:

@@ -243,3 +243,24 @@ def test_palindromic_gap_detects_a_break():
     assert N.palindromic_gap(w) == 0.0
     w[0, 0, 1] = 1e-3
     assert N.palindromic_gap(w) == pytest.approx(1e-3)
+
+
+@pytest.mark.parametrize("L", [2, 3, 5])
+def test_stall_curvature_without_penalty_is_the_saddle_curvature(L):
+    for spec in ([-1.0, 0.5, 1.5], [-0.4, 0.5, 1.5], [-0.7, -0.2, 1.1]):
+        assert N.stall_min_curvature(spec, L) == pytest.approx(N.saddle_min_curvature(spec, L), abs=1e-6)
+
+
+def test_stall_curvature_with_penalties():
+    # Weight decay turns the degenerate saddle (λ = 0.4 < 0.5) strict at L = 3 ...
+    assert N.stall_min_curvature([-0.4, 0.5, 1.0], 3, WeightDecay(0.1)) < -0.05
+    # ... and into a strict local minimum of ℓ + Σψ at L = 8.
+    assert N.stall_min_curvature([-0.4, 0.5, 1.0], 8, WeightDecay(0.1)) > 0.03
+    # The stall point is a critical point of ℓ + Σψ.
+    phi = np.array([-0.4, 0.5, 1.0])
+    pen = OrthogonalityPenalty(0.1)
+    z = N.flow_limit(phi, 4, pen)
+    w = linres.layers_from_scalar(z, np.eye(3), 4)
+    assert np.abs(linres.grad(w, np.diag(phi)) + pen.grad(w)).max() < 1e-12
+    with pytest.raises(ValueError, match="one spectrum"):
+        N.stall_min_curvature(np.ones((2, 3)), 3)
