@@ -89,7 +89,7 @@ def penalized_gd(eta, penalty: Penalty) -> UpdateRule:
     return UpdateRule(f"penalized_gd[{type(penalty).__name__}]", _identity_init, update, eta)
 
 
-def margin_balanced(eta, gamma: float, balancing: str = "svd") -> UpdateRule:
+def margin_balanced(eta, gamma: "float | str", balancing: str = "svd", *, auto_fraction: float = 1.0) -> UpdateRule:
     r"""The book's reconstruction of the Result 5 algorithm (margin level γ > 0).
 
     One iteration:
@@ -98,10 +98,23 @@ def margin_balanced(eta, gamma: float, balancing: str = "svd") -> UpdateRule:
     2. if γ(Γ) < γ, Γ ← Π_γ(Γ) (Frobenius projection onto {sym(B) ⪰ γI});
     3. W ← balance(Γ): layers with product Γ and equal singular values.
 
+    ``gamma`` is a level > 0, or ``"auto"``: γ = f·min(1, γ(Φ)) for each problem,
+    read off its own target, with f = ``auto_fraction`` ∈ (0, 1] (f = 1 is the
+    largest level book/positive_margin.ipynb's theorem allows). ``"auto"`` lets
+    one batch mix targets of different margins.
+
     ``init`` balances the starting layers (the identity is already balanced).
     """
     eta = _eta(eta)
-    gamma = check_positive(gamma, "margin level gamma")
+    auto = isinstance(gamma, str)
+    frac = check_positive(auto_fraction, "auto_fraction")
+    if frac > 1:
+        raise ValueError(f"auto_fraction must be in (0, 1]; got {auto_fraction!r}")
+    if auto:
+        if gamma != "auto":
+            raise ValueError(f"margin level gamma must be a positive number or 'auto'; got {gamma!r}")
+    else:
+        gamma = check_positive(gamma, "margin level gamma")
     if balancing not in BALANCINGS:
         raise ValueError(f"balancing must be one of {BALANCINGS}; got {balancing!r}")
 
@@ -112,12 +125,24 @@ def margin_balanced(eta, gamma: float, balancing: str = "svd") -> UpdateRule:
         lval, g = _loss_and_grad(w, phi)
         prod = _product(w - _bcast(eta) * g)
         sym = 0.5 * (prod + np.swapaxes(prod, -1, -2))
-        low = np.linalg.eigvalsh(sym)[..., 0] < gamma
+        level = frac * _auto_level(phi) if auto else gamma
+        low = np.linalg.eigvalsh(sym)[..., 0] < level
         if np.any(low):
-            prod = np.where(low[..., None, None], _project(prod, gamma), prod)
+            # Project only the problems whose margin fell below the level.
+            prod = np.array(np.broadcast_to(prod, low.shape + prod.shape[-2:]))
+            lv = np.broadcast_to(level, low.shape)[low][:, None] if auto else gamma
+            prod[low] = _project(prod[low], lv)
         return lval, _balance(prod, w.shape[-3], balancing)
 
     return UpdateRule(f"margin_balanced[{balancing}]", init, update, eta)
+
+
+def _auto_level(phi: Array) -> Array:
+    """γ = min(1, γ(Φ)) per problem; refuses a target without a positive margin."""
+    level = np.minimum(1.0, np.linalg.eigvalsh(0.5 * (phi + np.swapaxes(phi, -1, -2)))[..., 0])
+    if np.any(level <= 0):
+        raise ValueError("gamma='auto' needs every target to have a positive margin")
+    return level
 
 
 def _one_step(rule: UpdateRule, layers, target) -> Array:
@@ -135,6 +160,6 @@ def penalized_gd_step(layers, target, eta, penalty: Penalty) -> Array:
     return _one_step(penalized_gd(eta, penalty), layers, target)
 
 
-def margin_balanced_step(layers, target, eta, gamma: float, balancing: str = "svd") -> Array:
+def margin_balanced_step(layers, target, eta, gamma: "float | str", balancing: str = "svd") -> Array:
     """One step of the Result 5 algorithm; returns the new layers (see :func:`margin_balanced`)."""
     return _one_step(margin_balanced(eta, gamma, balancing), layers, target)
