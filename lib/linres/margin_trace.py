@@ -83,8 +83,9 @@ def _margin(a: Array) -> Array:
     return np.linalg.eigvalsh(0.5 * (a + np.swapaxes(a, -1, -2)))[..., 0]
 
 
-def _step(w: Array, phi: Array, eta, gamma, balancing: str) -> tuple[Array, StepInfo]:
+def _step(w: Array, phi: Array, eta, gamma, balancing: str, full: bool = True) -> tuple[Array, StepInfo, Array]:
     # The same operations, in the same order, as linres.updates.margin_balanced.
+    # Returns the new layers, the record, and the new layers' product.
     lval, g = _loss_and_grad(w, phi)
     step = eta if np.ndim(eta) == 0 else eta[..., None, None, None]
     prod = _product(w - step * g)
@@ -96,7 +97,13 @@ def _step(w: Array, phi: Array, eta, gamma, balancing: str) -> tuple[Array, Step
         level = gamma if np.ndim(gamma) == 0 else np.broadcast_to(gamma, low.shape)[low][:, None]
         prod[low] = _project(prod[low], level)
     new = _balance(prod, w.shape[-3], balancing)
-    change = np.linalg.norm(_product(new) - prod, axis=(-2, -1)) / np.maximum(1.0, np.linalg.norm(prod, axis=(-2, -1)))
+    new_prod = _product(new)
+    if full:
+        scale = np.maximum(1.0, np.linalg.norm(prod, axis=(-2, -1)))
+        change = np.linalg.norm(new_prod - prod, axis=(-2, -1)) / scale
+        spread, bal = singular_value_spread(new), balancedness(new)
+    else:
+        change = spread = bal = np.full(low.shape, np.nan)
     info = StepInfo(
         loss=lval,
         loss_gradient=loss_grad,
@@ -105,10 +112,10 @@ def _step(w: Array, phi: Array, eta, gamma, balancing: str) -> tuple[Array, Step
         margin_projected=_margin(prod),
         projected=low,
         product_change=change,
-        spread=singular_value_spread(new),
-        balancedness=balancedness(new),
+        spread=spread,
+        balancedness=bal,
     )
-    return new, info
+    return new, info, new_prod
 
 
 def margin_balanced_step_info(layers, target, eta, gamma, balancing: str = "svd") -> tuple[Array, StepInfo]:
@@ -125,7 +132,7 @@ def margin_balanced_step_info(layers, target, eta, gamma, balancing: str = "svd"
         eta = np.broadcast_to(eta, batch)
     if np.ndim(gamma) > 0:
         gamma = np.broadcast_to(gamma, batch)
-    return _step(w, phi, eta, gamma, balancing)
+    return _step(w, phi, eta, gamma, balancing)[:2]
 
 
 @dataclass
@@ -170,6 +177,7 @@ def trace_margin_balanced(
     steps: int,
     tol: float | None = None,
     layers=None,
+    diagnostics: bool = True,
 ) -> MarginTrace:
     """Run the Result 5 algorithm for ``steps`` iterations on a batch of targets (…, d, d).
 
@@ -178,6 +186,8 @@ def trace_margin_balanced(
     (the records then end there). ``eta`` and the margin level ``gamma`` may be
     floats or arrays over the batch (one value per problem); ``gamma="auto"``
     takes γ = min(1, γ(Φ)) for each target, as :func:`linres.margin_balanced` does.
+    ``diagnostics=False`` skips the balancing measurements (``product_change``,
+    ``spread``, ``balancedness`` are then NaN), which roughly halves the cost.
     """
     phi = check_target(target)
     L = check_depth(L)
@@ -196,15 +206,15 @@ def trace_margin_balanced(
     if np.ndim(gamma) > 0:
         gamma = np.broadcast_to(gamma, batch).astype(float)
     w = _balance(_product(w), L, balancing)
+    p = _product(w)
     infos: list[StepInfo] = []
-    losses = [loss_from_product(_product(w), phi)]
-    margins = [_margin(_product(w))]
+    losses = [loss_from_product(p, phi)]
+    margins = [_margin(p)]
     for _ in range(int(steps)):
         if tol is not None and np.all(losses[-1] <= tol):
             break
-        w, info = _step(w, phi, eta, gamma, balancing)
+        w, info, p = _step(w, phi, eta, gamma, balancing, bool(diagnostics))
         infos.append(info)
-        p = _product(w)
         losses.append(loss_from_product(p, phi))
         margins.append(_margin(p))
     if infos:

@@ -205,3 +205,12 @@ def test_bound_constants_and_validation(rng):
     assert bm.iteration_bound(batch, 0.4, 3, 1e-6).shape == (2,)
     with pytest.raises(ValueError):
         bm.lemma_max_step(1.5, 2.0, 1.0, 3)
+
+
+def test_trace_without_diagnostics_follows_the_same_path(rng):
+    phi = positive_margin(3, 0.2, 3.0, rng, top=2.0)
+    full = trace_margin_balanced(phi, 4, 0.02, "auto", steps=50)
+    light = trace_margin_balanced(phi, 4, 0.02, "auto", steps=50, diagnostics=False)
+    np.testing.assert_array_equal(full.loss, light.loss)
+    np.testing.assert_array_equal(full.info.projected, light.info.projected)
+    assert np.all(np.isnan(light.info.spread))
