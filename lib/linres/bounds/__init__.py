@@ -11,5 +11,7 @@ shape of a result from the paper, it says so in the chapter, not here.
 - :mod:`linres.bounds.margin`        Result 5 (positive margin)
 """
 from . import margin, model, near_identity, negative, spd
+from . import far
 
 __all__ = ["model", "near_identity", "spd", "negative", "margin"]
+__all__ += ["far"]

@@ -1,0 +1,222 @@
+"""Result 2 (book/far_from_identity.ipynb): the witness family and the bounds in linres.bounds.far."""
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from linres import (
+    OrthogonalityPenalty, WeightDecay, eigen_reduction, gd, grad, identity_layers, layers_from_scalar,
+    penalized_gd, run, run_scalar, scalar_step, symmetric_invariants,
+)
+from linres.bounds.far import (
+    critical_loss_bounds, jump_step, monotone_step, penalized_fixed_point, penalized_plateau,
+    plateau_growth_factor, plateau_hessian, plateau_layers, safe_step, subcritical_steps, witness_spectrum,
+)
+from linres.bounds.negative import plateau
+from linres.targets import random_orthogonal, witness
+
+lams = st.floats(0.02, 3.0)
+kappas = st.floats(0.0, 3.0)
+depths = st.integers(2, 9)
+kinds = st.sampled_from([None, WeightDecay, OrthogonalityPenalty])
+
+
+def _pen(kind, kappa):
+    return None if kind is None else kind(kappa)
+
+
+def _trajectory(lam, L, eta, penalty, steps):
+    z, zs = np.array([1.0]), []
+    for _ in range(steps):
+        z = scalar_step(z, np.array([-lam]), L, eta, penalty)
+        zs.append(z[0])
+    return np.array(zs)
+
+
+@given(lam=lams, L=depths, kind=kinds, kappa=kappas, frac=st.floats(0.05, 1.0))
+def test_safe_step_keeps_z_in_unit_interval_and_loss_above_plateau(lam, L, kind, kappa, frac):
+    pen = _pen(kind, kappa)
+    eta = frac * float(safe_step(lam, pen))
+    zs = _trajectory(lam, L, eta, pen, 150)
+    assert np.all(zs >= 0.0) and np.all(zs <= 1.0)
+    assert np.all(0.5 * (zs**L + lam) ** 2 >= 0.5 * lam**2)
+
+
+@given(lam=lams, L=st.sampled_from([2, 4, 6, 8]), kind=kinds, kappa=kappas, eta=st.floats(0.01, 5.0))
+def test_even_depth_never_beats_the_plateau(lam, L, kind, kappa, eta):
+    pen = _pen(kind, kappa)
+    res = run_scalar(witness_spectrum(lam, 3), L, eta, penalty=pen, tol=1e-30, max_steps=100)
+    assert np.all(res.history_loss >= plateau(witness_spectrum(lam, 3)))
+
+
+@given(lam=lams, L=depths, kind=st.sampled_from([WeightDecay, OrthogonalityPenalty]), kappa=st.floats(0.0, 2.0))
+def test_fixed_point_is_a_zero_in_unit_interval(lam, L, kind, kappa):
+    pen = kind(kappa)
+    z = float(penalized_fixed_point(lam, L, pen))
+    assert 0.0 <= z < 1.0
+    f = z ** (L - 1) * (z**L + lam) + float(pen.scalar_grad(np.array(z)))
+    assert abs(f) < 1e-12
+    if kind is WeightDecay and kappa > 0:
+        assert z > 0
+    assert float(penalized_plateau(lam, L, pen)) >= 0.5 * lam**2
+
+
+@given(lam=lams, L=depths, kind=st.sampled_from([WeightDecay, OrthogonalityPenalty]),
+       k1=st.floats(0.0, 2.0), k2=st.floats(0.0, 2.0))
+def test_plateau_is_monotone_in_kappa(lam, L, kind, k1, k2):
+    lo, hi = sorted((k1, k2))
+    assert penalized_plateau(lam, L, kind(hi)) >= penalized_plateau(lam, L, kind(lo)) - 1e-14
+
+
+@given(lam=lams, L=st.integers(2, 8), kappa=st.floats(0.0, 2.0))
+def test_orthogonality_at_depth_2L_equals_weight_decay_at_depth_L(lam, L, kappa):
+    # With w = z², the fixed-point equations and the plateaus coincide.
+    a = penalized_plateau(lam, 2 * L, OrthogonalityPenalty(kappa))
+    b = penalized_plateau(lam, L, WeightDecay(kappa))
+    np.testing.assert_allclose(a, b, rtol=1e-12)
+
+
+@given(lam=lams, L=depths, kind=st.sampled_from([WeightDecay, OrthogonalityPenalty]), kappa=st.floats(0.0, 2.0))
+def test_monotone_step_gives_decreasing_z_above_fixed_point(lam, L, kind, kappa):
+    pen = kind(kappa)
+    eta = float(monotone_step(lam, L, pen))
+    zs = _trajectory(lam, L, eta, pen, 300)
+    zstar = float(penalized_fixed_point(lam, L, pen))
+    assert np.all(np.diff(zs) <= 1e-15)
+    assert np.all(zs >= zstar - 1e-12)
+
+
+@given(lam=lams, L=depths, kind=st.sampled_from([WeightDecay, OrthogonalityPenalty]),
+       k1=st.floats(0.0, 2.0), k2=st.floats(0.0, 2.0))
+def test_comparison_in_kappa_at_every_step(lam, L, kind, k1, k2):
+    lo, hi = sorted((k1, k2))
+    eta = float(monotone_step(lam, L, kind(hi)))
+    spec = witness_spectrum(lam, 2)
+    a = run_scalar(spec, L, eta, penalty=kind(lo), tol=1e-30, max_steps=200)
+    b = run_scalar(spec, L, eta, penalty=kind(hi), tol=1e-30, max_steps=200)
+    assert np.all(b.history_loss >= a.history_loss * (1 - 1e-13))
+
+
+def test_penalized_runs_approach_the_predicted_plateau():
+    lam, L = 0.5, 4
+    for pen in (WeightDecay(0.3), OrthogonalityPenalty(0.3)):
+        eta = float(monotone_step(lam, L, pen))
+        res = run_scalar(witness_spectrum(lam), L, eta, penalty=pen, tol=1e-30, max_steps=20_000)
+        np.testing.assert_allclose(res.loss, penalized_plateau(lam, L, pen), rtol=1e-10)
+
+
+def test_subcritical_bound_dominates_measured_steps():
+    L = 6
+    eta = 1 / (4 * L)
+    c = np.linspace(0.0, 0.9, 10)
+    spec = np.stack([1 - c, np.ones_like(c)], axis=-1)
+    res = run_scalar(spec, L, eta, tol=1e-10, max_steps=50_000)
+    bound = subcritical_steps(c, L, eta, 1e-10)
+    assert np.all(res.converged) and np.all(res.steps <= bound)
+
+
+def test_critical_bounds_bracket_the_loss():
+    L, eta = 5, 1 / 16
+    res = run_scalar(np.array([0.0, 1.0]), L, eta, tol=1e-30, max_steps=5000)
+    lo, hi = critical_loss_bounds(res.history_steps, L, eta)
+    assert np.all(lo <= res.history_loss) and np.all(res.history_loss <= hi)
+
+
+@pytest.mark.parametrize("L", [3, 5, 7])
+@pytest.mark.parametrize("lam", [0.3, 1.0, 2.5])
+def test_jump_step_lands_on_the_optimum(L, lam):
+    res = run_scalar(np.array([-lam, 1.0]), L, float(jump_step(lam, L)), tol=1e-20, max_steps=3)
+    assert res.status == "converged" and res.steps == 1
+
+
+@pytest.mark.parametrize("L", [3, 5, 7])
+def test_first_half_of_the_condition_is_sharp_for_odd_depth(L):
+    lam, eps = 0.7, 0.05
+    eta = (1 + eps) / (1 + lam)
+    z1 = scalar_step(np.array([1.0]), np.array([-lam]), L, eta)[0]
+    assert np.isclose(z1, -eps) and 0.5 * (z1**L + lam) ** 2 < 0.5 * lam**2
+
+
+@pytest.mark.parametrize("L", [3, 5, 7])
+def test_second_half_of_the_condition_is_sharp_for_weight_decay(L):
+    lam, eps = 1.0, 1e-3
+    eta = 1 / (1 + lam)
+    pen = WeightDecay((1 + eps) / eta)
+    zs = _trajectory(lam, L, eta, pen, 3)
+    assert zs[0] == 0.0 and np.isclose(zs[1], 1 + eps) and zs[2] < -eps**2
+    assert 0.5 * (zs[2] ** L + lam) ** 2 < 0.5 * lam**2
+
+
+@pytest.mark.parametrize("pen", [None, WeightDecay(0.4), OrthogonalityPenalty(0.4)])
+@pytest.mark.parametrize("L", [2, 3])
+def test_full_matrix_gd_on_the_witness_matches_the_reduction(pen, L):
+    # A short horizon: off the invariant set the plateau can be unstable (plateau_growth_factor > 1),
+    # so rounding errors may grow geometrically over long runs; 40 steps keep them below 1e-10.
+    d, lam = 4, 0.6
+    u = random_orthogonal(d, np.random.default_rng(7))[:, 0]
+    phi = witness(d, lam, u)
+    eta = 0.9 * float(safe_step(lam, pen))
+    rule = penalized_gd(eta, pen) if pen is not None else gd(eta)
+    full = run(rule, identity_layers(L, d), phi, tol=1e-30, max_steps=40)
+    vals, vecs = eigen_reduction(phi)
+    sc = run_scalar(vals, L, eta, penalty=pen, tol=1e-30, max_steps=40)
+    np.testing.assert_allclose(layers_from_scalar(sc.z, vecs, L), full.layers, atol=1e-10)
+    np.testing.assert_allclose(np.linalg.norm(phi - np.eye(d), 2), 1 + lam, rtol=1e-14)
+    assert max(symmetric_invariants(full.layers, phi).values()) < 1e-10
+    assert np.all(full.history_loss >= 0.5 * lam**2 - 1e-12)
+
+
+def test_validation():
+    with pytest.raises(ValueError, match="lam"):
+        safe_step(0.0)
+    with pytest.raises(TypeError, match="proved for"):
+        safe_step(0.5, penalty="wd")
+    with pytest.raises(ValueError, match="L >= 2"):
+        monotone_step(0.5, 1)
+    with pytest.raises(ValueError, match="0 <= c < 1"):
+        subcritical_steps(1.0, 3, 0.1, 1e-8)
+    with pytest.raises(ValueError, match="1/L"):
+        subcritical_steps(0.5, 3, 0.5, 1e-8)
+    with pytest.raises(ValueError, match="4L - 4"):
+        critical_loss_bounds(np.arange(3), 3, 0.5)
+    with pytest.raises(ValueError, match="even L"):
+        jump_step(1.0, 4)
+    with pytest.raises(ValueError, match="dimension"):
+        witness_spectrum(0.5, 0)
+    np.testing.assert_array_equal(witness_spectrum(np.array([0.5, 2.0]), 3),
+                                  [[-0.5, 1, 1], [-2.0, 1, 1]])
+
+
+@pytest.mark.parametrize("pen", [None, WeightDecay(0.3), OrthogonalityPenalty(0.3)])
+@pytest.mark.parametrize("L", [2, 3, 5])
+def test_plateau_is_a_fixed_point_and_hessian_matches_the_reduction(pen, L):
+    lam = 0.5
+    w = plateau_layers(lam, L, pen, d=3)
+    phi = witness(3, lam)
+    g = grad(w, phi) + (0 if pen is None else pen.grad(w))
+    assert np.abs(g).max() < 1e-13
+    hess = plateau_hessian(lam, L, pen, d=3)
+    np.testing.assert_allclose(hess, hess.T, atol=1e-12)
+    v = np.zeros_like(w)
+    v[:, 0, 0] = 1.0  # all layers move together along e1 e1ᵀ: the scalar reduction
+    z = float(penalized_fixed_point(lam, L, pen))
+    kappa = 0.0 if pen is None else pen.kappa
+    p2 = 0.0 if pen is None else (kappa if isinstance(pen, WeightDecay) else kappa * (3 * z * z - 1))
+    dF = (2 * L - 1) * z ** (2 * L - 2) + (L - 1) * lam * z ** (L - 2) + p2
+    np.testing.assert_allclose(v.ravel() @ hess @ v.ravel() / L, dF, atol=1e-7)
+
+
+def test_growth_factor_classifies_the_plateau():
+    lam, L = 0.5, 3
+    eta = float(monotone_step(lam, L, OrthogonalityPenalty(1.0)))
+    # strong weight decay: a strict local minimum (every curvature positive)
+    assert np.linalg.eigvalsh(plateau_hessian(lam, L, WeightDecay(1.0)))[0] > 0.1
+    assert plateau_growth_factor(lam, L, eta, WeightDecay(1.0)) < 0.95
+    # weak penalties: negative curvature off the invariant set
+    assert plateau_growth_factor(lam, L, eta, WeightDecay(0.1)) > 1.005
+    assert plateau_growth_factor(lam, L, eta, OrthogonalityPenalty(0.1)) > 1.01
+    # the same factor whatever the extra dimensions
+    np.testing.assert_allclose(plateau_growth_factor(lam, L, eta, OrthogonalityPenalty(0.1), d=2),
+                               plateau_growth_factor(lam, L, eta, OrthogonalityPenalty(0.1), d=3), rtol=1e-7)
+    with pytest.raises(ValueError, match="d must be"):
+        plateau_layers(lam, L, None, d=1)
