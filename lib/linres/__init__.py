@@ -19,6 +19,7 @@ explore      live (ipywidgets), static_slider (offline pages)
 """
 from . import bounds, diagnostics, explore, inits, targets
 from . import flow  # gradient flow of the symmetric reduction (book/spd.ipynb)
+from . import landscape, normal  # book/beyond.ipynb: complex reduction for normal targets, target features
 from .diagnostics import balancedness, layer_distances, max_layer_distance, symmetric_invariants
 from .margin import balance, margin, project_margin
 from .model import grad, identity_layers, loss, loss_and_grad, product
