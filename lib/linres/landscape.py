@@ -96,11 +96,11 @@ def scaled_step(target, L: int, c: float = 0.5) -> Array:
 
 
 def pair_target(radius: float, angle: float, shear: float = 0.0) -> Array:
-    r"""A 2×2 target with eigenvalues r e^{±iθ}: Φ = S ρ(r e^{iθ}) S^{-1}, S = [[1, s], [0, 1]].
+    r"""A 2×2 target with eigenvalues r e^{±iθ}: Φ = S ι(r e^{iθ}) S^{-1} (ι(a+ib) = aI + bJ), S = [[1, s], [0, 1]].
 
     ``angle`` θ is in radians. With s = 0 it is the normal matrix r·R(θ) (a scaled
     rotation); s ≠ 0 keeps the spectrum and makes Φ non-normal (unless θ ∈ {0, π},
-    where ρ is a multiple of I and S cancels).
+    where ι is a multiple of I and S cancels).
     """
     r = check_positive(radius, "radius")
     th, s = float(angle), float(shear)

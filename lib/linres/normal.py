@@ -2,18 +2,18 @@ r"""The exact reduction of identity-initialized GD on a *normal* target to compl
 
 Complex numbers as 2×2 matrices
 -------------------------------
-Let J = [[0, −1], [1, 0]] (the rotation generator) and ρ(a + ib) = aI + bJ. Then ρ is an
+Let J = [[0, −1], [1, 0]] (the rotation generator) and ι(a + ib) = aI + bJ. Then ι is an
 injective algebra homomorphism ℂ → ℝ^{2×2}:
 
-.. math::  ρ(zw) = ρ(z)ρ(w),  ρ(z)ᵀ = ρ(\bar z),  ‖ρ(z)‖_F² = 2|z|²,
+.. math::  ι(zw) = ι(z)ι(w),  ι(z)ᵀ = ι(\bar z),  ‖ι(z)‖_F² = 2|z|²,
 
-and every ρ(z) commutes with every ρ(w).
+and every ι(z) commutes with every ι(w).
 
 Normal targets
 --------------
 A real normal matrix (ΦΦᵀ = ΦᵀΦ) has a real Schur form that is block diagonal:
 Φ = Q T Qᵀ with Q orthogonal and T = diag(blocks), each block either a real 1×1 number φ
-or a 2×2 block ρ(φ) with φ = a + ib, b ≠ 0. This module stores such a target by its
+or a 2×2 block ι(φ) with φ = a + ib, b ≠ 0. This module stores such a target by its
 *full spectrum* φ ∈ ℂ^d in block order: a 2×2 block at rows (k, k+1) contributes
 φ_k = a + ib and φ_{k+1} = \bar φ_k, and ``pair[k]`` is True. Rotations (d = 2:
 φ = e^{iθ}), and compositions of rotations with symmetric matrices that commute with
@@ -22,21 +22,21 @@ pairs.
 
 The reduction
 -------------
-If every layer is Θ = Q diag(ρ(z_k) or z_k) Qᵀ (true at the identity, z = 1), then the
-layers commute, Θ_{L:1} = Q diag(ρ(z^L)) Qᵀ, and with E = Θ_{L:1} − Φ the gradient of
+If every layer is Θ = Q diag(ι(z_k) or z_k) Qᵀ (true at the identity, z = 1), then the
+layers commute, Θ_{L:1} = Q diag(ι(z^L)) Qᵀ, and with E = Θ_{L:1} − Φ the gradient of
 layer i is
 
-.. math::  Θ^{L−i\,ᵀ} E Θ^{i−1\,ᵀ} = Q\,diag(ρ(\bar z^{L−i}) ρ(z^L − φ) ρ(\bar z^{i−1}))\,Qᵀ
-           = Q\,diag(ρ(\bar z^{L−1}(z^L − φ)))\,Qᵀ,
+.. math::  Θ^{L−i\,ᵀ} E Θ^{i−1\,ᵀ} = Q\,diag(ι(\bar z^{L−i}) ι(z^L − φ) ι(\bar z^{i−1}))\,Qᵀ
+           = Q\,diag(ι(\bar z^{L−1}(z^L − φ)))\,Qᵀ,
 
-the same for every layer (ρ(·)ᵀ = ρ(conjugate) and all blocks commute). So every step of
+the same for every layer (ι(·)ᵀ = ι(conjugate) and all blocks commute). So every step of
 gradient descent, for every step size, keeps the form, and each block follows
 
 .. math::  z_{t+1} = z_t − η_t\,\bar z_t^{\,L−1}(z_t^L − φ),   z_0 = 1,
 
 the complex analogue of :mod:`linres.scalar` (for real z and φ it *is* that recurrence).
 The loss is ℓ = ½ Σ_j |z_j^L − φ_j|² over the full spectrum (a pair contributes
-‖ρ(z^L − φ)‖_F²/2 = |z^L − φ|², split as two conjugate halves). The recurrence commutes
+‖ι(z^L − φ)‖_F²/2 = |z^L − φ|², split as two conjugate halves). The recurrence commutes
 with conjugation, so conjugate entries stay conjugate. ``tests/test_normal.py`` checks
 all of this against full-matrix GD.
 
@@ -60,6 +60,7 @@ __all__ = [
     "is_normal",
     "normal_form",
     "normal_target",
+    "random_normal_targets",
     "normal_loss",
     "normal_step",
     "NormalResult",
@@ -104,7 +105,7 @@ def is_normal(target, rtol: float = 1e-10) -> Array:
 
 
 def _blocks(spectrum: Array, pair: Array) -> Array:
-    """The real block-diagonal matrix diag(ρ(φ_k) or φ_k), shape (…, d, d)."""
+    """The real block-diagonal matrix diag(ι(φ_k) or φ_k), shape (…, d, d)."""
     d = spectrum.shape[-1]
     t = np.zeros(spectrum.shape + (d,))
     idx = np.arange(d)
@@ -137,7 +138,7 @@ def _check_pairs(spectrum: Array, pair: Array, atol: float) -> None:
 
 
 def normal_target(spectrum, basis=None, pair=None) -> Array:
-    r"""The real normal matrix Q blockdiag(ρ(φ_k) or φ_k) Qᵀ.
+    r"""The real normal matrix Q blockdiag(ι(φ_k) or φ_k) Qᵀ.
 
     ``spectrum`` (…, d) in block order. ``pair`` marks the first row of each 2×2 block;
     by default a block starts at every entry with positive imaginary part (which must be
@@ -160,6 +161,41 @@ def normal_target(spectrum, basis=None, pair=None) -> Array:
     if not np.allclose(np.swapaxes(q, -1, -2) @ q, eye, atol=1e-10):
         raise ValueError("basis must be orthogonal (QᵀQ = I)")
     return q @ t @ np.swapaxes(q, -1, -2)
+
+
+def random_normal_targets(n: int, d: int, rng: np.random.Generator, *, pair_prob: float = 0.6,
+                          max_modulus: float = 2.0) -> Array:
+    r"""n random normal d×d targets Q blockdiag(...) Qᵀ, shape (n, d, d).
+
+    Blocks are drawn left to right: with probability ``pair_prob`` (when two rows are left)
+    a 2×2 block ι(r e^{iθ}) with r uniform on [0.2, max_modulus] and θ uniform on (0, π)
+    (a scaled rotation), otherwise a real 1×1 entry uniform on [−max_modulus, max_modulus].
+    Q is Haar-orthogonal. So the batch mixes rotations, reflections, negative real
+    eigenvalues and their compositions with commuting symmetric parts.
+    """
+    for name, v in (("n", n), ("d", d)):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+            raise ValueError(f"{name} must be a positive integer; got {v!r}")
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError("rng must be a numpy.random.Generator, e.g. np.random.default_rng(0)")
+    if not 0.0 <= float(pair_prob) <= 1.0:
+        raise ValueError(f"pair_prob must be in [0, 1]; got {pair_prob!r}")
+    top = check_positive(max_modulus, "max_modulus")
+    out = np.empty((n, d, d))
+    for k in range(n):
+        spec = []
+        while len(spec) < d:
+            if d - len(spec) >= 2 and rng.random() < pair_prob:
+                z = rng.uniform(0.2, top) * np.exp(1j * rng.uniform(0.0, np.pi))
+                spec += [z, np.conj(z)]
+            else:
+                spec.append(complex(rng.uniform(-top, top)))
+        g = rng.standard_normal((d, d))
+        q, r = np.linalg.qr(g)
+        q = q * np.sign(np.diag(r))
+        s = np.array(spec)
+        out[k] = normal_target(s, q)
+    return out
 
 
 def normal_form(target, rtol: float = 1e-9) -> NormalForm:
@@ -313,7 +349,7 @@ def run_normal(
 
 
 def layers_from_normal(z, form: NormalForm, L: int) -> Array:
-    r"""The full layers Q blockdiag(ρ(z_k) or z_k) Qᵀ, repeated L times: shape (…, L, d, d).
+    r"""The full layers Q blockdiag(ι(z_k) or z_k) Qᵀ, repeated L times: shape (…, L, d, d).
 
     ``z`` has the shape of ``form.spectrum``; inside a 2×2 block only the first entry is
     used (the second is its conjugate).

@@ -9,7 +9,7 @@ from linres import gd, identity_layers, run, run_scalar
 from linres.bounds import beyond as bb
 from linres.normal import (
     NormalForm, convergence_map, is_normal, layers_from_normal, normal_form, normal_loss,
-    normal_step, normal_target, principal_root, root_index, run_normal,
+    normal_step, normal_target, principal_root, random_normal_targets, root_index, run_normal,
 )
 from linres.targets import random_orthogonal, rotation
 
@@ -196,3 +196,12 @@ def test_det_floor_and_nearest_singular(rng):
     assert bb.det_floor(np.eye(2)) == 0
     with pytest.raises(ValueError, match="L >= 2"):
         bb.small_step_eta(1j, 1)
+
+
+def test_random_normal_targets(rng):
+    phi = random_normal_targets(20, 5, rng)
+    assert phi.shape == (20, 5, 5) and np.all(is_normal(phi))
+    form = normal_form(phi)
+    assert np.any(form.pair) and np.any(np.abs(form.spectrum.imag) == 0)
+    with pytest.raises(ValueError, match="pair_prob"):
+        random_normal_targets(2, 2, rng, pair_prob=2.0)
