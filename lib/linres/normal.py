@@ -164,12 +164,13 @@ def normal_target(spectrum, basis=None, pair=None) -> Array:
 
 
 def random_normal_targets(n: int, d: int, rng: np.random.Generator, *, pair_prob: float = 0.6,
-                          max_modulus: float = 2.0) -> Array:
+                          max_modulus: float = 2.0, min_real: float | None = None) -> Array:
     r"""n random normal d×d targets Q blockdiag(...) Qᵀ, shape (n, d, d).
 
     Blocks are drawn left to right: with probability ``pair_prob`` (when two rows are left)
     a 2×2 block ι(r e^{iθ}) with r uniform on [0.2, max_modulus] and θ uniform on (0, π)
-    (a scaled rotation), otherwise a real 1×1 entry uniform on [−max_modulus, max_modulus].
+    (a scaled rotation), otherwise a real 1×1 entry uniform on [min_real, max_modulus]
+    (``min_real`` defaults to −max_modulus).
     Q is Haar-orthogonal. So the batch mixes rotations, reflections, negative real
     eigenvalues and their compositions with commuting symmetric parts.
     """
@@ -181,6 +182,9 @@ def random_normal_targets(n: int, d: int, rng: np.random.Generator, *, pair_prob
     if not 0.0 <= float(pair_prob) <= 1.0:
         raise ValueError(f"pair_prob must be in [0, 1]; got {pair_prob!r}")
     top = check_positive(max_modulus, "max_modulus")
+    low = -top if min_real is None else float(min_real)
+    if not (np.isfinite(low) and low < top):
+        raise ValueError(f"min_real must be finite and below max_modulus; got {min_real!r}")
     out = np.empty((n, d, d))
     for k in range(n):
         spec = []
@@ -189,7 +193,7 @@ def random_normal_targets(n: int, d: int, rng: np.random.Generator, *, pair_prob
                 z = rng.uniform(0.2, top) * np.exp(1j * rng.uniform(0.0, np.pi))
                 spec += [z, np.conj(z)]
             else:
-                spec.append(complex(rng.uniform(-top, top)))
+                spec.append(complex(rng.uniform(low, top)))
         g = rng.standard_normal((d, d))
         q, r = np.linalg.qr(g)
         q = q * np.sign(np.diag(r))
@@ -421,13 +425,15 @@ def convergence_map(phi, L: int, eta, *, tol: float = 1e-10, max_steps: int = 40
             eta = np.broadcast_to(eta, phi.shape)
         except ValueError:
             raise ValueError(f"eta must be a float or broadcast to phi's shape {phi.shape}") from None
-    first = run_normal(phi[..., None], L, eta, tol=tol, max_steps=max_steps)
+    # record only the start and the end: a history of every step would cost n × max_steps
+    first = run_normal(phi[..., None], L, eta, tol=tol, max_steps=max_steps, record_every=max(1, int(max_steps)))
     kind = np.full(phi.shape, 2, dtype=int)
     kind[first.status == "diverged"] = 3
     conv = first.status == "converged"
     if np.any(conv):
         e = eta if np.ndim(eta) == 0 else eta[conv]
-        again = run_normal(phi[conv][:, None], L, e, z0=first.z[conv], tol=1e-300, max_steps=int(confirm))
+        again = run_normal(phi[conv][:, None], L, e, z0=first.z[conv], tol=1e-300, max_steps=int(confirm),
+                           record_every=int(confirm))
         stays = np.asarray(again.loss) <= np.maximum(np.asarray(first.loss)[conv], 1e-24)
         ok = np.zeros(phi.shape, dtype=bool)
         ok[conv] = stays
