@@ -309,10 +309,9 @@ def run_normal(
     r"""Run z ← z − η \bar z^{L−1}(z^L − φ) for complex spectra ``phi`` of shape (…, d).
 
     Equivalent (in exact arithmetic) to :func:`linres.train.run` with ``gd(eta)`` from the
-    identity on the normal target ``normal_target(phi, Q)``, for any orthogonal Q. A single
-    complex eigenvalue per problem is ``phi`` of shape (…, 1); a plain complex array of
-    shape (n,) is read as n problems of one eigenvalue each only if you reshape it, since
-    the last axis is always the spectrum. ``eta`` is a float or an array with the batch
+    identity on the normal target ``normal_target(phi, Q)``, for any orthogonal Q. The last
+    axis is always the spectrum: n problems of one eigenvalue each are ``phi`` of shape
+    (n, 1). ``eta`` is a float or an array with the batch
     shape ``phi.shape[:-1]``. Stopping rules and statuses are those of
     :func:`linres.train.run`; ``record(z, phi)`` receives the flat batch, shapes (n, d).
     """
