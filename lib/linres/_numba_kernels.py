@@ -37,54 +37,44 @@ def _ipow(x, e):
 
 
 @njit(cache=True)
-def _pairwise(a, lo, n):
-    # numpy's summation order for a contiguous row (umath pairwise_sum), so that the
-    # loss matches np.sum(r * r, axis=-1) bit for bit.
+def _pairwise_strided(a, lo, stride, n):
+    # numpy's summation order for a row of n ≥ 8 numbers (umath pairwise_sum), reading
+    # a[lo], a[lo + stride], …, so that losses match np.sum(r * r, axis=-1) bit for bit.
     if n < 8:
         res = -0.0
         for i in range(n):
-            res += a[lo + i]
+            res += a[lo + i * stride]
         return res
     elif n <= 128:
         r0 = a[lo]
-        r1 = a[lo + 1]
-        r2 = a[lo + 2]
-        r3 = a[lo + 3]
-        r4 = a[lo + 4]
-        r5 = a[lo + 5]
-        r6 = a[lo + 6]
-        r7 = a[lo + 7]
+        r1 = a[lo + stride]
+        r2 = a[lo + 2 * stride]
+        r3 = a[lo + 3 * stride]
+        r4 = a[lo + 4 * stride]
+        r5 = a[lo + 5 * stride]
+        r6 = a[lo + 6 * stride]
+        r7 = a[lo + 7 * stride]
         i = 8
         stop = n - (n % 8)
         while i < stop:
-            r0 += a[lo + i]
-            r1 += a[lo + i + 1]
-            r2 += a[lo + i + 2]
-            r3 += a[lo + i + 3]
-            r4 += a[lo + i + 4]
-            r5 += a[lo + i + 5]
-            r6 += a[lo + i + 6]
-            r7 += a[lo + i + 7]
+            r0 += a[lo + i * stride]
+            r1 += a[lo + (i + 1) * stride]
+            r2 += a[lo + (i + 2) * stride]
+            r3 += a[lo + (i + 3) * stride]
+            r4 += a[lo + (i + 4) * stride]
+            r5 += a[lo + (i + 5) * stride]
+            r6 += a[lo + (i + 6) * stride]
+            r7 += a[lo + (i + 7) * stride]
             i += 8
         res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
         while i < n:
-            res += a[lo + i]
+            res += a[lo + i * stride]
             i += 1
         return res
     else:
         n2 = n // 2
         n2 -= n2 % 8
-        return _pairwise(a, lo, n2) + _pairwise(a, lo + n2, n - n2)
-
-
-@njit(cache=True, inline="always")
-def _rowsum(a, lo, n):
-    if n < 8:
-        res = a[lo]
-        for i in range(1, n):
-            res += a[lo + i]
-        return res
-    return _pairwise(a, lo, n)
+        return _pairwise_strided(a, lo, stride, n2) + _pairwise_strided(a, lo + n2 * stride, stride, n - n2)
 
 
 @njit(cache=True)
@@ -94,16 +84,18 @@ def scalar_chunk(z, zn, phi, eta, depth, pen, kappa, zmin, tol, blowup, first, s
 
     ``depth`` is a tuple of L − 1 zeros: its length is part of the type, so numba compiles
     (and caches) one kernel per L in which z^{L−1} is a fixed chain of multiplications.
+    A block holds m problems; lane j·m + q is coordinate j of problem q, so that both the
+    update and the per-problem loss sums run along contiguous lanes (SIMD over problems).
     """
     e = len(depth)
     n_act = active.shape[0]
     d = z.shape[1]
-    m = max(1, LANES // d)
+    m = LANES
     nl = m * d
-    zb = np.zeros(nl)
+    zb = np.zeros(nl)  # the state being advanced
+    znb = np.zeros(nl)  # the state one step back (the one whose loss was just measured)
     pb = np.zeros(nl)
     eb = np.zeros(nl)
-    znb = np.zeros(nl)
     r2 = np.zeros(nl)
     kb = np.full(m, -1, dtype=np.int64)
     lq = np.zeros(m)
@@ -116,60 +108,54 @@ def scalar_chunk(z, zn, phi, eta, depth, pen, kappa, zmin, tol, blowup, first, s
                 k = active[s + q]
                 kb[q] = k
                 for j in range(d):
-                    zb[q * d + j] = zn[k, j] if t0 > 0 else z[k, j]
-                    pb[q * d + j] = phi[k, j]
-                    eb[q * d + j] = eta[k]
+                    zb[j * m + q] = zn[k, j] if t0 > 0 else z[k, j]
+                    pb[j * m + q] = phi[k, j]
+                    eb[j * m + q] = eta[k]
                 tolq[q] = tol
                 lim[q] = blowup * max(1.0, first[k]) if t0 > 0 else _INF
             else:
                 kb[q] = -1
                 for j in range(d):
-                    zb[q * d + j] = 0.0
-                    pb[q * d + j] = 0.0
-                    eb[q * d + j] = 0.0
+                    zb[j * m + q] = 0.0
+                    pb[j * m + q] = 0.0
+                    eb[j * m + q] = 0.0
                 tolq[q] = -1.0
                 lim[q] = _INF
         live = cnt
         next_rec = ((t0 + rec - 1) // rec) * rec
         next_stall = ((t0 + stall_w - 1) // stall_w) * stall_w if stall_w > 0 else -1
         for t in range(t0, t1 + 1):
-            # The update, vectorized over the lanes of the block.
-            if pen == 0:
-                for i in range(nl):
-                    x = zb[i]
+            # The update, vectorized over the lanes of the block (LANES is a constant);
+            # for d < 8 the per-problem loss is summed on the fly, left to right as numpy does.
+            for j in range(d):
+                o = j * LANES
+                for q in range(LANES):
+                    x = zb[o + q]
                     xb = x if abs(x) >= zmin else 0.0
                     a = _ipow(xb, e)
-                    r = a * xb - pb[i]
-                    r2[i] = r * r
-                    znb[i] = x - eb[i] * (a * r)
-            elif pen == 1:
-                for i in range(nl):
-                    x = zb[i]
-                    xb = x if abs(x) >= zmin else 0.0
-                    a = _ipow(xb, e)
-                    r = a * xb - pb[i]
-                    r2[i] = r * r
-                    znb[i] = x - eb[i] * (a * r + kappa * (x - 1.0))
-            else:
-                for i in range(nl):
-                    x = zb[i]
-                    xb = x if abs(x) >= zmin else 0.0
-                    a = _ipow(xb, e)
-                    r = a * xb - pb[i]
-                    r2[i] = r * r
-                    znb[i] = x - eb[i] * (a * r + kappa * x * (x * x - 1.0))
-            # Losses and a cheap test whether anything happens at this step.
-            flag = 0
-            if d == 1:
-                for q in range(m):
-                    lv = 0.5 * r2[q]
-                    lq[q] = lv
-                    flag |= (lv <= tolq[q]) | (not (abs(lv) < _INF)) | (lv > lim[q])
-            else:
-                for q in range(m):
-                    lv = 0.5 * _rowsum(r2, q * d, d)
-                    lq[q] = lv
-                    flag |= (lv <= tolq[q]) | (not (abs(lv) < _INF)) | (lv > lim[q])
+                    r = a * xb - pb[o + q]
+                    rr = r * r
+                    if d >= 8:
+                        r2[o + q] = rr
+                    elif j == 0:
+                        lq[q] = rr
+                    else:
+                        lq[q] += rr
+                    g = a * r
+                    if pen == 1:
+                        g = g + kappa * (x - 1.0)
+                    elif pen == 2:
+                        g = g + kappa * x * (x * x - 1.0)
+                    znb[o + q] = x
+                    zb[o + q] = x - eb[o + q] * g
+            if d >= 8:  # numpy's pairwise order
+                for q in range(LANES):
+                    lq[q] = _pairwise_strided(r2, q, LANES, d)
+            flag = False
+            for q in range(LANES):
+                lv = 0.5 * lq[q]
+                lq[q] = lv
+                flag |= (lv <= tolq[q]) | (not (abs(lv) < _INF)) | (lv > lim[q])
             do_rec = t == next_rec
             do_stall = t == next_stall
             if flag or do_rec or do_stall or t == t1 or t == max_steps:
@@ -207,11 +193,11 @@ def scalar_chunk(z, zn, phi, eta, depth, pen, kappa, zmin, tol, blowup, first, s
                         steps[k] = t
                         final_loss[k] = lsan
                         for j in range(d):
-                            z[k, j] = zb[q * d + j]
-                            zb[q * d + j] = 0.0
-                            znb[q * d + j] = 0.0
-                            pb[q * d + j] = 0.0
-                            eb[q * d + j] = 0.0
+                            z[k, j] = znb[j * m + q]
+                            zb[j * m + q] = 0.0
+                            znb[j * m + q] = 0.0
+                            pb[j * m + q] = 0.0
+                            eb[j * m + q] = 0.0
                         kb[q] = -1
                         tolq[q] = -1.0
                         lim[q] = _INF
@@ -219,12 +205,10 @@ def scalar_chunk(z, zn, phi, eta, depth, pen, kappa, zmin, tol, blowup, first, s
                     elif t == t1:
                         final_loss[k] = lsan
                         for j in range(d):
-                            z[k, j] = zb[q * d + j]
-                            zn[k, j] = znb[q * d + j]
+                            z[k, j] = znb[j * m + q]
+                            zn[k, j] = zb[j * m + q]
                 if live == 0:
                     break
-            for i in range(nl):
-                zb[i] = znb[i]
 
 
 # --- full-matrix gradient descent ---------------------------------------------------------------
