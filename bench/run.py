@@ -16,8 +16,11 @@ Method: each timed quantity is measured after a warm-up, as the median of severa
 repeats, each repeat long enough (``--min-time``) to swamp the timer; the two sides of
 a ratio are measured alternately within each repeat, and the reported ratio is the
 median of the per-repeat ratios, so that the load of this shared machine, which
-drifts by ±30%, cancels as far as possible. The machine's load (1-minute load average
-and whole-machine CPU use, our own process included) is recorded for every row.
+drifts by ±30%, cancels as far as possible. Every timed code is single-threaded and is
+timed in CPU time of this process (``time.process_time``), which does not count the
+time the process waits for a core while other jobs run; the notebooks are timed in
+wall-clock time. The machine's load (1-minute load average and whole-machine CPU
+use, our own process included) is recorded for every row.
 
 PyTorch is only a benchmark baseline (`pip install torch==2.13.0`, a CPU wheel); when it
 is missing, its rows are skipped with a message. One BLAS thread everywhere.
@@ -87,20 +90,20 @@ def calibrate(fn, min_time: float) -> int:
     fn()
     n = 1
     while True:
-        t = time.perf_counter()
+        t = time.process_time()
         for _ in range(n):
             fn()
-        dt = time.perf_counter() - t
+        dt = time.process_time() - t
         if dt >= min_time or n >= 1 << 20:
             return n
         n = max(n * 2, int(n * 1.2 * min_time / max(dt, 1e-9)))
 
 
 def timed(fn, n: int) -> float:
-    t = time.perf_counter()
+    t = time.process_time()
     for _ in range(n):
         fn()
-    return (time.perf_counter() - t) / n
+    return (time.process_time() - t) / n
 
 
 def paired(fns: dict, repeats: int, min_time: float) -> dict:

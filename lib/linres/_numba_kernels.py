@@ -213,29 +213,102 @@ def scalar_chunk(z, zn, phi, eta, depth, pen, kappa, zmin, tol, blowup, first, s
 
 # --- full-matrix gradient descent ---------------------------------------------------------------
 
-@njit(cache=True, inline="always")
-def _mm(a, b, out, d, blas):
-    # out = a @ b for d×d blocks (any strides); small d by loops, larger d by BLAS.
-    if blas:
-        np.dot(a, b, out)
-    else:
-        for i in range(d):
-            for j in range(d):
-                out[i, j] = 0.0
+@njit(cache=True)
+def _gd_step_small(w, P, Q, S, phi, L, d):
+    # Forward pass by explicit loops (no array views: for small d the reference counting of
+    # views would cost more than the arithmetic), rows updated as axpys so that the innermost
+    # loop is contiguous. P_i = Θ_{i+1:1}; Q_i = P_iᵀ. Returns ℓ; S[L−1] = Θ_{L:1} − Φ.
+    for r in range(d):
+        for c in range(d):
+            P[0, r, c] = w[0, r, c]
+            Q[0, c, r] = w[0, r, c]
+    for i in range(1, L):
+        for r in range(d):
+            for c in range(d):
+                P[i, r, c] = 0.0
             for k in range(d):
-                aik = a[i, k]
-                for j in range(d):
-                    out[i, j] += aik * b[k, j]
+                wik = w[i, r, k]
+                for c in range(d):
+                    P[i, r, c] += wik * P[i - 1, k, c]
+            for c in range(d):
+                Q[i, c, r] = P[i, r, c]
+    ss = 0.0
+    for r in range(d):
+        for c in range(d):
+            e_ = P[L - 1, r, c] - phi[r, c]
+            S[L - 1, r, c] = e_
+            ss += e_ * e_
+    return 0.5 * ss
+
+
+@njit(cache=True)
+def _gd_update_small(w, Q, S, G, et, L, d):
+    for i in range(L - 1, 0, -1):  # S_{i−1} = Θ_iᵀ S_i
+        for r in range(d):
+            for c in range(d):
+                S[i - 1, r, c] = 0.0
+            for k in range(d):
+                wki = w[i, k, r]
+                for c in range(d):
+                    S[i - 1, r, c] += wki * S[i, k, c]
+    for r in range(d):
+        for c in range(d):
+            w[0, r, c] = w[0, r, c] - et * S[0, r, c]
+    for i in range(1, L):  # Θ_i ← Θ_i − η S_i P_{i−1}ᵀ
+        for r in range(d):
+            for c in range(d):
+                G[r, c] = 0.0
+            for k in range(d):
+                sik = S[i, r, k]
+                for c in range(d):
+                    G[r, c] += sik * Q[i - 1, k, c]
+            for c in range(d):
+                w[i, r, c] = w[i, r, c] - et * G[r, c]
+
+
+@njit(cache=True)
+def _gd_step_blas(w, P, S, phi, L, d):
+    P[0] = w[0]
+    for i in range(1, L):
+        np.dot(w[i], P[i - 1], P[i])
+    ss = 0.0
+    for r in range(d):
+        for c in range(d):
+            e_ = P[L - 1, r, c] - phi[r, c]
+            S[L - 1, r, c] = e_
+            ss += e_ * e_
+    return 0.5 * ss
+
+
+@njit(cache=True)
+def _gd_update_blas(w, P, S, G, et, L, d):
+    for i in range(L - 1, 0, -1):
+        np.dot(w[i].T, S[i], S[i - 1])
+    for r in range(d):
+        for c in range(d):
+            w[0, r, c] = w[0, r, c] - et * S[0, r, c]
+    for i in range(1, L):
+        np.dot(S[i], P[i - 1].T, G)
+        for r in range(d):
+            for c in range(d):
+                w[i, r, c] = w[i, r, c] - et * G[r, c]
 
 
 @njit(cache=True)
 def gd_chunk(W, Wn, T, eta, tol, blowup, first, stall_w, stall_rtol, stall_ref, t0, t1, max_steps,
-             rec, hist, j0, active, status, steps, final_loss, blas):
-    """Plain GD Θ_i ← Θ_i − η Θ_{L:i+1}ᵀ(Θ_{L:1} − Φ)Θ_{i−1:1}ᵀ on flat (n, L, d, d) layers."""
+             rec, hist, j0, active, status, steps, final_loss, blas, dims):
+    """Plain GD Θ_i ← Θ_i − η Θ_{L:i+1}ᵀ(Θ_{L:1} − Φ)Θ_{i−1:1}ᵀ on flat (n, L, d, d) layers.
+
+    Backprop order: prefix products P_i, the loss, the back-chain S_{i−1} = Θ_iᵀ S_i from
+    S_L = Θ_{L:1} − Φ, then every layer's update; 3(L − 1) products of d×d blocks, by
+    BLAS when ``blas`` (larger d), else by loops over d = len(dims): a tuple of d zeros, so
+    that for small d the loops have constant trip counts and compile to straight-line code.
+    """
     L = W.shape[1]
-    d = W.shape[2]
+    d = W.shape[2] if blas else len(dims)
     w = np.empty((L, d, d))
     P = np.empty((L, d, d))
+    Q = np.empty((L, d, d))
     S = np.empty((L, d, d))
     G = np.empty((d, d))
     for a in range(active.shape[0]):
@@ -248,17 +321,10 @@ def gd_chunk(W, Wn, T, eta, tol, blowup, first, stall_w, stall_rtol, stall_ref, 
         et = eta[k]
         lim = blowup * max(1.0, first[k]) if t0 > 0 else _INF
         for t in range(t0, t1 + 1):
-            # forward: prefix products P_i = Θ_{i+1:1}
-            P[0] = w[0]
-            for i in range(1, L):
-                _mm(w[i], P[i - 1], P[i], d, blas)
-            ss = 0.0
-            for i in range(d):
-                for j in range(d):
-                    e_ = P[L - 1, i, j] - phi[i, j]
-                    S[L - 1, i, j] = e_
-                    ss += e_ * e_
-            lv = 0.5 * ss
+            if blas:
+                lv = _gd_step_blas(w, P, S, phi, L, d)
+            else:
+                lv = _gd_step_small(w, P, Q, S, phi, L, d)
             if t == 0:
                 first[k] = lv
                 lim = blowup * max(1.0, lv)
@@ -288,16 +354,167 @@ def gd_chunk(W, Wn, T, eta, tol, blowup, first, stall_w, stall_rtol, stall_ref, 
             if t == t1:
                 final_loss[k] = lsan
                 W[k] = w
-            # backward: S_{i−1} = Θ_iᵀ S_i, then Θ_i ← Θ_i − η S_i P_{i−1}ᵀ (P_0 = I)
-            for i in range(L - 1, 0, -1):
-                _mm(w[i].T, S[i], S[i - 1], d, blas)
-            for i in range(d):
-                for j in range(d):
-                    w[0, i, j] = w[0, i, j] - et * S[0, i, j]
-            for li in range(1, L):
-                _mm(S[li], P[li - 1].T, G, d, blas)
-                for i in range(d):
-                    for j in range(d):
-                        w[li, i, j] = w[li, i, j] - et * G[i, j]
+            if blas:
+                _gd_update_blas(w, P, S, G, et, L, d)
+            else:
+                _gd_update_small(w, Q, S, G, et, L, d)
             if t == t1:
                 Wn[k] = w
+
+
+GD_LANES = 8  # problems per block in the lane kernel (one SIMD lane each)
+
+
+@njit(cache=True)
+def gd_chunk_lanes(W, Wn, T, eta, tol, blowup, first, stall_w, stall_rtol, stall_ref, t0, t1, max_steps,
+                   rec, hist, j0, active, status, steps, final_loss, dims):
+    """:func:`gd_chunk` for small d, GD_LANES problems at a time in SIMD lanes.
+
+    Same arithmetic, in the same order, as the loops of :func:`gd_chunk` for each problem;
+    every block array carries a last axis of GD_LANES lanes. A problem that stops frees its
+    lane, which then computes on zeros (cheap, never subnormal).
+    """
+    V = GD_LANES
+    L = W.shape[1]
+    d = len(dims)
+    w = np.zeros((L, d, d, V))
+    P = np.zeros((L, d, d, V))
+    S = np.zeros((2, d, d, V))  # S_i and S_{i−1} of the back-chain, alternating
+    ph = np.zeros((d, d, V))
+    et = np.zeros(V)
+    ss = np.zeros(V)
+    kb = np.full(V, -1, dtype=np.int64)
+    lim = np.full(V, _INF)
+    n_act = active.shape[0]
+    for s0 in range(0, n_act, V):
+        cnt = min(V, n_act - s0)
+        for v in range(V):
+            if v < cnt:
+                k = active[s0 + v]
+                kb[v] = k
+                src = Wn if t0 > 0 else W
+                for i in range(L):
+                    for r in range(d):
+                        for c in range(d):
+                            w[i, r, c, v] = src[k, i, r, c]
+                for r in range(d):
+                    for c in range(d):
+                        ph[r, c, v] = T[k, r, c]
+                et[v] = eta[k]
+                lim[v] = blowup * max(1.0, first[k]) if t0 > 0 else _INF
+            else:
+                kb[v] = -1
+                for i in range(L):
+                    for r in range(d):
+                        for c in range(d):
+                            w[i, r, c, v] = 0.0
+                for r in range(d):
+                    for c in range(d):
+                        ph[r, c, v] = 0.0
+                et[v] = 0.0
+                lim[v] = _INF
+        live = cnt
+        for t in range(t0, t1 + 1):
+            # forward: P_i = Θ_{i+1:1}, E = P_{L−1} − Φ, ℓ
+            for r in range(d):
+                for c in range(d):
+                    for v in range(V):
+                        P[0, r, c, v] = w[0, r, c, v]
+            for i in range(1, L):
+                for r in range(d):
+                    for c in range(d):
+                        for v in range(V):  # the k loop (constant d) unrolls; v vectorizes
+                            acc = 0.0
+                            for k in range(d):
+                                acc += w[i, r, k, v] * P[i - 1, k, c, v]
+                            P[i, r, c, v] = acc
+            for v in range(V):
+                ss[v] = 0.0
+            for r in range(d):
+                for c in range(d):
+                    for v in range(V):
+                        e_ = P[L - 1, r, c, v] - ph[r, c, v]
+                        S[(L - 1) % 2, r, c, v] = e_
+                        ss[v] += e_ * e_
+            # the stopping rules, lane by lane
+            do_stall = stall_w > 0 and t % stall_w == 0
+            do_rec = t % rec == 0
+            for v in range(V):
+                k = kb[v]
+                if k < 0:
+                    continue
+                lv = 0.5 * ss[v]
+                if t == 0:
+                    first[k] = lv
+                    lim[v] = blowup * max(1.0, lv)
+                lsan = lv if abs(lv) < _INF else _INF
+                bad = (not (abs(lv) < _INF)) or lv > lim[v]
+                done = lv <= tol
+                stl = False
+                if do_stall:
+                    if t > 0:
+                        stl = (stall_ref[k] - lv) <= stall_rtol * lv
+                    stall_ref[k] = lv
+                if do_rec:
+                    hist[t // rec - j0, k] = lsan
+                if bad or done or stl or t == max_steps:
+                    if bad:
+                        status[k] = 3
+                    elif done:
+                        status[k] = 1
+                    elif stl:
+                        status[k] = 4
+                    else:
+                        status[k] = 2
+                    steps[k] = t
+                    final_loss[k] = lsan
+                    for i in range(L):
+                        for r in range(d):
+                            for c in range(d):
+                                W[k, i, r, c] = w[i, r, c, v]
+                                w[i, r, c, v] = 0.0
+                    for r in range(d):
+                        for c in range(d):
+                            ph[r, c, v] = 0.0
+                    et[v] = 0.0
+                    kb[v] = -1
+                    lim[v] = _INF
+                    live -= 1
+                elif t == t1:
+                    final_loss[k] = lsan
+                    for i in range(L):
+                        for r in range(d):
+                            for c in range(d):
+                                W[k, i, r, c] = w[i, r, c, v]
+            if live == 0:
+                break
+            # backward, layer by layer from the top: S_{i−1} = Θ_iᵀ S_i with the old Θ_i,
+            # then Θ_i ← Θ_i − η S_i P_{i−1}ᵀ (Θ_i is not needed again in this step)
+            for i in range(L - 1, 0, -1):
+                cur, nxt = i % 2, (i - 1) % 2
+                for r in range(d):
+                    for c in range(d):
+                        for v in range(V):
+                            acc = 0.0
+                            for k in range(d):
+                                acc += w[i, k, r, v] * S[cur, k, c, v]
+                            S[nxt, r, c, v] = acc
+                for r in range(d):
+                    for c in range(d):
+                        for v in range(V):
+                            acc = 0.0
+                            for k in range(d):
+                                acc += S[cur, r, k, v] * P[i - 1, c, k, v]
+                            w[i, r, c, v] = w[i, r, c, v] - et[v] * acc
+            for r in range(d):
+                for c in range(d):
+                    for v in range(V):
+                        w[0, r, c, v] = w[0, r, c, v] - et[v] * S[0, r, c, v]
+            if t == t1:
+                for v in range(V):
+                    k = kb[v]
+                    if k >= 0:
+                        for i in range(L):
+                            for r in range(d):
+                                for c in range(d):
+                                    Wn[k, i, r, c] = w[i, r, c, v]

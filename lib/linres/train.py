@@ -30,6 +30,8 @@ from .updates import UpdateRule, _identity_init
 
 # From this width on, the compiled GD kernel multiplies the d×d blocks with BLAS.
 BLAS_MIN_D = 12
+# Up to this width, a batch of at least GD_LANES problems runs several problems per SIMD vector.
+LANES_MAX_D = 8
 
 __all__ = ["TrainResult", "run", "STATUSES"]
 
@@ -94,11 +96,15 @@ def run(
                    blowup=blowup, stall_window=stall_window, stall_rtol=stall_rtol)
     plain_gd = getattr(rule.update, "kernel", None) == "gd" and rule.init is _identity_init
     if n > 0 and _kernels.use_numba(plain_gd):
-        kern = _kernels.kernels().gd_chunk
+        K = _kernels.kernels()
         blas = d >= BLAS_MIN_D
-
-        def chunk(*args):
-            kern(*args, blas)
+        dims = () if blas else (0,) * d  # d as a type: one compiled kernel per small d
+        if not blas and d <= LANES_MAX_D and n >= K.GD_LANES:
+            def chunk(*args):  # several problems at once, one per SIMD lane
+                K.gd_chunk_lanes(*args, dims)
+        else:
+            def chunk(*args):
+                K.gd_chunk(*args, blas, dims)
 
         out = kernel_loop(W, np.ascontiguousarray(P), eta, chunk, **options)
     else:
