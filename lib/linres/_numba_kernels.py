@@ -15,8 +15,15 @@ Status codes: 0 running, 1 converged, 2 max_steps, 3 diverged, 4 stalled.
 """
 from __future__ import annotations
 
+import llvmlite.binding as _llvm
 import numpy as np
-from numba import njit
+from numba import njit, types
+from numba.extending import get_cython_function_address
+
+# BLAS dgemm (Fortran interface, 32-bit ints) from SciPy, bound by symbol name so that
+# kernels that call it can be cached: C ← α op(A) op(B) + β C.
+_llvm.add_symbol("linres_dgemm", get_cython_function_address("scipy.linalg.cython_blas", "dgemm"))
+_dgemm = types.ExternalFunction("linres_dgemm", types.void(*([types.voidptr] * 13)))
 
 LANES = 32  # target number of SIMD lanes per block in the scalar kernel
 _INF = np.inf
@@ -266,32 +273,39 @@ def _gd_update_small(w, Q, S, G, et, L, d):
                 w[i, r, c] = w[i, r, c] - et * G[r, c]
 
 
+@njit(cache=True, inline="always")
+def _gemm(ta, tb, al, A, B, be, C, n):
+    # Row-major d×d blocks seen by column-major BLAS as their transposes: see the callers.
+    _dgemm(ta.ctypes, tb.ctypes, n.ctypes, n.ctypes, n.ctypes, al.ctypes, A.ctypes, n.ctypes,
+           B.ctypes, n.ctypes, be.ctypes, C.ctypes, n.ctypes)
+
+
 @njit(cache=True)
-def _gd_step_blas(w, P, S, phi, L, d):
+def _gd_step_blas(w, P, S, phi, L, d, tN, tT, one, zero, n):
     P[0] = w[0]
-    for i in range(1, L):
-        np.dot(w[i], P[i - 1], P[i])
+    for i in range(1, L):  # P_i = Θ_i P_{i−1}, i.e. P_iᵀ = P_{i−1}ᵀ Θ_iᵀ
+        _gemm(tN, tN, one, P[i - 1], w[i], zero, P[i], n)
     ss = 0.0
     for r in range(d):
         for c in range(d):
             e_ = P[L - 1, r, c] - phi[r, c]
-            S[L - 1, r, c] = e_
+            S[(L - 1) % 2, r, c] = e_
             ss += e_ * e_
     return 0.5 * ss
 
 
 @njit(cache=True)
-def _gd_update_blas(w, P, S, G, et, L, d):
+def _gd_update_blas(w, P, S, et, L, d, tN, tT, one, zero, n, meta):
+    # Layer by layer from the top: S_{i−1} = Θ_iᵀ S_i with the old Θ_i, then, in the same
+    # BLAS call's output, Θ_i ← Θ_i − η S_i P_{i−1}ᵀ. S holds S_i and S_{i−1} alternately.
+    meta[0] = -et
     for i in range(L - 1, 0, -1):
-        np.dot(w[i].T, S[i], S[i - 1])
+        cur, nxt = i % 2, (i - 1) % 2
+        _gemm(tN, tT, one, S[cur], w[i], zero, S[nxt], n)  # S_{i−1}ᵀ = S_iᵀ Θ_i
+        _gemm(tT, tN, meta, P[i - 1], S[cur], one, w[i], n)  # Θ_iᵀ ← Θ_iᵀ − η P_{i−1} S_iᵀ
     for r in range(d):
         for c in range(d):
             w[0, r, c] = w[0, r, c] - et * S[0, r, c]
-    for i in range(1, L):
-        np.dot(S[i], P[i - 1].T, G)
-        for r in range(d):
-            for c in range(d):
-                w[i, r, c] = w[i, r, c] - et * G[r, c]
 
 
 @njit(cache=True)
@@ -310,7 +324,14 @@ def gd_chunk(W, Wn, T, eta, tol, blowup, first, stall_w, stall_rtol, stall_ref, 
     P = np.empty((L, d, d))
     Q = np.empty((L, d, d))
     S = np.empty((L, d, d))
+    S2 = np.empty((2, d, d))
     G = np.empty((d, d))
+    tN = np.full(1, ord("N"), dtype=np.int8)
+    tT = np.full(1, ord("T"), dtype=np.int8)
+    one = np.ones(1)
+    zero = np.zeros(1)
+    meta = np.zeros(1)
+    nn = np.full(1, d, dtype=np.int32)
     for a in range(active.shape[0]):
         k = active[a]
         if t0 > 0:
@@ -322,7 +343,7 @@ def gd_chunk(W, Wn, T, eta, tol, blowup, first, stall_w, stall_rtol, stall_ref, 
         lim = blowup * max(1.0, first[k]) if t0 > 0 else _INF
         for t in range(t0, t1 + 1):
             if blas:
-                lv = _gd_step_blas(w, P, S, phi, L, d)
+                lv = _gd_step_blas(w, P, S2, phi, L, d, tN, tT, one, zero, nn)
             else:
                 lv = _gd_step_small(w, P, Q, S, phi, L, d)
             if t == 0:
@@ -355,7 +376,7 @@ def gd_chunk(W, Wn, T, eta, tol, blowup, first, stall_w, stall_rtol, stall_ref, 
                 final_loss[k] = lsan
                 W[k] = w
             if blas:
-                _gd_update_blas(w, P, S, G, et, L, d)
+                _gd_update_blas(w, P, S2, et, L, d, tN, tT, one, zero, nn, meta)
             else:
                 _gd_update_small(w, Q, S, G, et, L, d)
             if t == t1:
