@@ -310,16 +310,16 @@ def _gd_update_blas(w, P, S, et, L, d, tN, tT, one, zero, n, meta):
 
 @njit(cache=True)
 def gd_chunk(W, Wn, T, eta, tol, blowup, first, stall_w, stall_rtol, stall_ref, t0, t1, max_steps,
-             rec, hist, j0, active, status, steps, final_loss, blas, dims):
+             rec, hist, j0, active, status, steps, final_loss, blas):
     """Plain GD Θ_i ← Θ_i − η Θ_{L:i+1}ᵀ(Θ_{L:1} − Φ)Θ_{i−1:1}ᵀ on flat (n, L, d, d) layers.
 
     Backprop order: prefix products P_i, the loss, the back-chain S_{i−1} = Θ_iᵀ S_i from
     S_L = Θ_{L:1} − Φ, then every layer's update; 3(L − 1) products of d×d blocks, by
-    BLAS when ``blas`` (larger d), else by loops over d = len(dims): a tuple of d zeros, so
-    that for small d the loops have constant trip counts and compile to straight-line code.
+    BLAS when ``blas`` (larger d), else by loops. One problem at a time: used for d ≥ 12,
+    and for batches too small to fill the lanes of :func:`gd_chunk_lanes`.
     """
     L = W.shape[1]
-    d = W.shape[2] if blas else len(dims)
+    d = W.shape[2]
     w = np.empty((L, d, d))
     P = np.empty((L, d, d))
     Q = np.empty((L, d, d))

@@ -98,13 +98,14 @@ def run(
     if n > 0 and _kernels.use_numba(plain_gd):
         K = _kernels.kernels()
         blas = d >= BLAS_MIN_D
-        dims = () if blas else (0,) * d  # d as a type: one compiled kernel per small d
         if not blas and d <= LANES_MAX_D and n >= K.GD_LANES:
+            dims = (0,) * d  # d as a type: one compiled lane kernel per small d
+
             def chunk(*args):  # several problems at once, one per SIMD lane
                 K.gd_chunk_lanes(*args, dims)
         else:
             def chunk(*args):
-                K.gd_chunk(*args, blas, dims)
+                K.gd_chunk(*args, blas)
 
         out = kernel_loop(W, np.ascontiguousarray(P), eta, chunk, **options)
     else:
