@@ -19,14 +19,21 @@ it is bit-for-bit equal to the numpy path on the same machine.
 
 Compiled kernels are cached on disk by numba (``cache=True``): in
 ``NUMBA_CACHE_DIR`` if set, else next to this file in ``__pycache__``. The
-scalar kernel is specialised per depth L (the power z^{L−1} becomes a fixed chain
-of multiplications that stays in registers), so each new L costs one
-compilation of about half a second, once per machine.
+scalar kernel is specialised per depth L (the power z^{L−1} becomes a fixed chain of
+multiplications), and the lane kernel of :func:`linres.run` per width d ≤ 8, so each new
+L or d costs one compilation of one to two seconds; the generic matrix kernel takes
+about five seconds, once. The cache is keyed on the source files: it survives across
+processes and notebook runs, but not a fresh checkout.
 
-Layout of the scalar kernel: problems are packed into blocks of about 32 lanes
-(one lane per eigen-coordinate) that advance in lock step, so the update
-vectorizes across problems; a problem that stops frees its lanes (they then
-compute on zeros, which is cheap and never subnormal).
+Layout of the scalar kernel: blocks of 32 problems advance in lock step; lane
+j·32 + q holds coordinate j of problem q, so the update vectorizes across problems,
+and a problem that stops frees its lanes (they then compute on zeros, which is cheap
+and never subnormal).
+
+Layout of the matrix kernels: for d ≥ 12, one problem at a time, with SciPy's BLAS
+dgemm for the products and each layer's update fused into its last product; below
+that, batches of at least 8 problems run 8 at a time in the lanes of SIMD registers
+(``gd_chunk_lanes``), and smaller batches one problem at a time by loops.
 """
 from __future__ import annotations
 
