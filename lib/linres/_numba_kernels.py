@@ -18,7 +18,7 @@ from __future__ import annotations
 import llvmlite.binding as _llvm
 import numpy as np
 from numba import njit, types
-from numba.extending import get_cython_function_address
+from numba.extending import get_cython_function_address, overload
 
 # BLAS dgemm (Fortran interface, 32-bit ints) from SciPy, bound by symbol name so that
 # kernels that call it can be cached: C ← α op(A) op(B) + β C.
@@ -84,6 +84,19 @@ def _pairwise_strided(a, lo, stride, n):
         return _pairwise_strided(a, lo, stride, n2) + _pairwise_strided(a, lo + n2 * stride, stride, n - n2)
 
 
+def _exponent(depth):  # pragma: no cover - replaced by the overload inside kernels
+    raise NotImplementedError
+
+
+@overload(_exponent)
+def _exponent_impl(depth):
+    # L − 1 from ``depth``: a tuple of L − 1 zeros makes it a compile-time constant (one
+    # kernel per L, the power unrolled); a plain integer keeps it a run-time value.
+    if isinstance(depth, types.BaseTuple):
+        return lambda depth: len(depth)
+    return lambda depth: depth
+
+
 @njit(cache=True)
 def scalar_chunk(z, zn, phi, eta, depth, pen, kappa, zmin, tol, blowup, first, stall_w, stall_rtol,
                  stall_ref, t0, t1, max_steps, rec, hist, j0, active, status, steps, final_loss):
@@ -91,10 +104,12 @@ def scalar_chunk(z, zn, phi, eta, depth, pen, kappa, zmin, tol, blowup, first, s
 
     ``depth`` is a tuple of L − 1 zeros: its length is part of the type, so numba compiles
     (and caches) one kernel per L in which z^{L−1} is a fixed chain of multiplications.
+    For deep networks it is the integer L − 1 instead (one kernel for all such L; the same
+    multiplications, in the same order, in a loop).
     A block holds m problems; lane j·m + q is coordinate j of problem q, so that both the
     update and the per-problem loss sums run along contiguous lanes (SIMD over problems).
     """
-    e = len(depth)
+    e = _exponent(depth)
     n_act = active.shape[0]
     d = z.shape[1]
     m = LANES

@@ -39,6 +39,10 @@ from ._validate import (
 )
 from .penalties import OrthogonalityPenalty, Penalty, WeightDecay
 
+# Depths up to this get a scalar kernel compiled for their L (z^{L−1} unrolled, ~1 s to
+# compile once); deeper networks share one kernel with L as a run-time value.
+SPECIALIZE_MAX_L = 64
+
 __all__ = [
     "eigen_reduction",
     "scalar_loss",
@@ -158,7 +162,8 @@ def run_scalar(
         kern = _kernels.kernels().scalar_chunk
         kind, kappa = pen
 
-        depth = (0,) * (L - 1)  # L as a type: one compiled kernel per depth
+        # L as a type (one compiled kernel per depth) up to SPECIALIZE_MAX_L, then a run-time value
+        depth = (0,) * (L - 1) if L <= SPECIALIZE_MAX_L else L - 1
 
         def chunk(S, Sn, T, e, *rest):
             kern(S, Sn, T, e, depth, kind, kappa, zmin, *rest)
