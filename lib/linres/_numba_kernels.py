@@ -84,32 +84,47 @@ def _pairwise_strided(a, lo, stride, n):
         return _pairwise_strided(a, lo, stride, n2) + _pairwise_strided(a, lo + n2 * stride, stride, n - n2)
 
 
-def _exponent(depth):  # pragma: no cover - replaced by the overload inside kernels
+@njit(cache=True, inline="always")
+def _ipow_bits(x, e, K):
+    # x**e by binary powering over the K = e.bit_length() bits of e: the same multiplications,
+    # in the same order, as _ipow; with K a compile-time constant the loop unrolls and the
+    # bit tests become selects, so the update still vectorizes across lanes.
+    acc = 1.0
+    p = x
+    for k in range(K):
+        if (e >> k) & 1:
+            acc = acc * p
+        if k < K - 1:
+            p = p * p
+    return acc
+
+
+def _zpow(x, spec, e):  # pragma: no cover - replaced by the overload inside kernels
     raise NotImplementedError
 
 
-@overload(_exponent)
-def _exponent_impl(depth):
-    # L − 1 from ``depth``: a tuple of L − 1 zeros makes it a compile-time constant (one
-    # kernel per L, the power unrolled); a plain integer keeps it a run-time value.
-    if isinstance(depth, types.BaseTuple):
-        return lambda depth: len(depth)
-    return lambda depth: depth
+@overload(_zpow, inline="always")
+def _zpow_impl(x, spec, e):
+    # x**e. ``spec`` is a tuple whose type fixes what is compiled in: e float zeros → e is
+    # the constant len(spec) (fully unrolled); K integer zeros → e at run time, over K bits.
+    if isinstance(spec, types.UniTuple) and isinstance(spec.dtype, types.Float):
+        return lambda x, spec, e: _ipow(x, len(spec))
+    return lambda x, spec, e: _ipow_bits(x, e, len(spec))
 
 
 @njit(cache=True)
-def scalar_chunk(z, zn, phi, eta, depth, pen, kappa, zmin, tol, blowup, first, stall_w, stall_rtol,
+def scalar_chunk(z, zn, phi, eta, spec, e, pen, kappa, zmin, tol, blowup, first, stall_w, stall_rtol,
                  stall_ref, t0, t1, max_steps, rec, hist, j0, active, status, steps, final_loss):
     """Scalar recurrence z ← z − η[z^{L−1}(z^L − φ) + ψ'(z)] on flat (n, d) spectra.
 
-    ``depth`` is a tuple of L − 1 zeros: its length is part of the type, so numba compiles
-    (and caches) one kernel per L in which z^{L−1} is a fixed chain of multiplications.
-    For deep networks it is the integer L − 1 instead (one kernel for all such L; the same
-    multiplications, in the same order, in a loop).
+    ``spec`` fixes, through its type, what numba compiles (and caches) once: for small L
+    it is a tuple of L − 1 float zeros, so that z^{L−1} is an unrolled chain of
+    multiplications; for larger L it is a tuple of K int zeros, K = (L − 1).bit_length(),
+    and the same chain runs over the bits of e = L − 1 (one kernel per K covers
+    2^{K−1} ≤ L − 1 < 2^K). Both perform exactly the multiplications of :func:`_ipow`.
     A block holds m problems; lane j·m + q is coordinate j of problem q, so that both the
     update and the per-problem loss sums run along contiguous lanes (SIMD over problems).
     """
-    e = _exponent(depth)
     n_act = active.shape[0]
     d = z.shape[1]
     m = LANES
@@ -154,7 +169,7 @@ def scalar_chunk(z, zn, phi, eta, depth, pen, kappa, zmin, tol, blowup, first, s
                 for q in range(LANES):
                     x = zb[o + q]
                     xb = x if abs(x) >= zmin else 0.0
-                    a = _ipow(xb, e)
+                    a = _zpow(xb, spec, e)
                     r = a * xb - pb[o + q]
                     rr = r * r
                     if d >= 8:

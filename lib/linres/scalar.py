@@ -39,9 +39,9 @@ from ._validate import (
 )
 from .penalties import OrthogonalityPenalty, Penalty, WeightDecay
 
-# Depths up to this get a scalar kernel compiled for their L (z^{L−1} unrolled, ~1 s to
-# compile once); deeper networks share one kernel with L as a run-time value.
-SPECIALIZE_MAX_L = 64
+# The compiled scalar kernel unrolls z^{L−1} for each L up to this depth (one compilation,
+# about a second, per L); deeper networks share one kernel per bit length of L − 1.
+UNROLL_MAX_L = 16
 
 __all__ = [
     "eigen_reduction",
@@ -162,11 +162,12 @@ def run_scalar(
         kern = _kernels.kernels().scalar_chunk
         kind, kappa = pen
 
-        # L as a type (one compiled kernel per depth) up to SPECIALIZE_MAX_L, then a run-time value
-        depth = (0,) * (L - 1) if L <= SPECIALIZE_MAX_L else L - 1
+        e = L - 1
+        # compiled once per L up to UNROLL_MAX_L, then once per bit length of L − 1
+        spec = (0.0,) * e if L <= UNROLL_MAX_L else (0,) * e.bit_length()
 
-        def chunk(S, Sn, T, e, *rest):
-            kern(S, Sn, T, e, depth, kind, kappa, zmin, *rest)
+        def chunk(S, Sn, T, eta_, *rest):
+            kern(S, Sn, T, eta_, spec, e, kind, kappa, zmin, *rest)
 
         out = kernel_loop(z, np.ascontiguousarray(P), eta, chunk, **options)
     else:

@@ -45,7 +45,7 @@ def assert_same(ref, fast, state, atol=1e-12, exact=False):
 
 # --- scalar recurrence: bit-for-bit ------------------------------------------------------------
 
-@given(seed=st.integers(0, 10_000), L=st.sampled_from([1, 2, 3, 4, 7, 16]), d=st.sampled_from([1, 2, 3, 5, 8, 9, 17]),
+@given(seed=st.integers(0, 10_000), L=st.sampled_from([1, 2, 3, 4, 7, 16, 17, 40]), d=st.sampled_from([1, 2, 3, 5, 8, 9, 17]),
        n=st.integers(1, 70), record_every=st.sampled_from([1, 7, 100]),
        stall=st.sampled_from([None, 50]), pen=st.sampled_from([None, "wd", "orth"]))
 def test_scalar_kernel_is_bit_identical(seed, L, d, n, record_every, stall, pen):
@@ -99,6 +99,14 @@ def test_underflow_guard_is_harmless_and_identical():
     assert np.all(np.abs(z[:2]) < underflow_floor(128))
     exact = z - 1e-3 * z**127 * (z**128 - phi[:, 0])
     np.testing.assert_array_equal(linres.scalar_step(z, phi[:, 0], 128, 1e-3), exact)
+
+
+@pytest.mark.parametrize("L", [64, 1100])
+def test_scalar_kernel_deep_networks(L):
+    # beyond the unrolled depths, one kernel per bit length of L − 1 (numba caps tuples at 1000)
+    phi = np.random.default_rng(L).uniform(0.5, 2.0, size=(40, 2))
+    ref, fast = both(run_scalar, phi, L, 0.1 / (4 * L), tol=1e-8, max_steps=2000, record_every=50)
+    assert_same(ref, fast, "z", exact=True)
 
 
 def test_ipow_matches_power():
