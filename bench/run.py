@@ -369,10 +369,14 @@ def bench_notebooks(cfg) -> dict:
     nbs = [nb for nb in nbs if not nb.endswith("appendix_performance.ipynb")] + \
         [nb for nb in nbs if nb.endswith("appendix_performance.ipynb")]
     out = {"notebooks": nbs, "runs": {}}
-    modes = [("warm", None)] + ([("cold", "fresh")] if cfg.cold else [])
+    modes = [("warm", None)] + ([("cold", "fresh")] if cfg.cold else []) + \
+        ([("numpy backend", "numpy")] if cfg.numpy_notebooks else [])
     for mode, cache in modes:
         env = dict(os.environ)
         tmp_cache = None
+        if cache == "numpy":
+            env["LINRES_BACKEND"] = "numpy"
+            cache = None
         if cache:
             tmp_cache = tempfile.mkdtemp(prefix="linres-numba-cold-")
             env["NUMBA_CACHE_DIR"] = tmp_cache
@@ -528,6 +532,8 @@ def main(argv=None) -> dict:
     p.add_argument("--out", default=str(ROOT / "bench" / "results"))
     p.add_argument("--no-cold", dest="cold", action="store_false",
                    help="skip the notebook run with an empty kernel cache")
+    p.add_argument("--numpy-notebooks", action="store_true",
+                   help="also time the notebooks on the pure-numpy path (LINRES_BACKEND=numpy)")
     cfg = p.parse_args(argv)
     cfg.repeats = 3 if cfg.quick else 7
     cfg.min_time = 0.02 if cfg.quick else 0.1
