@@ -51,5 +51,11 @@ test-browser: $(STAMP)
 execute: $(STAMP)
 	$(BIN)/python tools/execute.py $(or $(NB),$(NOTEBOOKS))
 
+# The engine's benchmark (README, "Benchmark"): writes bench/results/latest.{json,md},
+# then re-executes the appendix page that shows the table. BENCH_ARGS=--quick for a smoke run.
+bench: $(STAMP)
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
+	$(BIN)/python tools/execute.py book/appendix_performance.ipynb
+
 clean:
 	rm -rf _build

@@ -131,3 +131,89 @@ def shape_output(out: LoopOutput, batch: tuple[int, ...], state_shape: tuple[int
         history_loss=out.history_loss.reshape((nrec,) + batch),
         history={k: np.stack(v).reshape((nrec,) + batch + np.asarray(v[0]).shape[1:]) for k, v in out.history.items()},
     )
+
+
+def kernel_loop(
+    S: Array,
+    T: Array,
+    eta,
+    chunk: Callable,
+    *,
+    tol: float,
+    max_steps: int,
+    record_every: int,
+    record: Callable[[Array, Array], dict[str, Array]] | None,
+    blowup: float,
+    stall_window: int | None,
+    stall_rtol: float,
+    rows_budget: int = 1 << 21,
+) -> LoopOutput:
+    """:func:`loop` with the steps run by a compiled kernel; same outputs, same semantics.
+
+    ``chunk(S, Sn, T, eta, tol, blowup, first, stall_w, stall_rtol, stall_ref, t0, t1,
+    max_steps, rec, hist, j0, active, status, steps, final_loss)`` advances the running
+    problems from step t0 to t1 (see :mod:`linres._numba_kernels`). Without a ``record``
+    callback the kernel runs many record intervals per call (the history buffer is
+    bounded by ``rows_budget`` entries); with one, each call ends at a record step so the
+    callback sees the states of that step, exactly as in :func:`loop`.
+    """
+    from ._kernels import CODE_NAMES
+
+    n = S.shape[0]
+    max_steps = int(max_steps)
+    r = int(record_every)
+    Sn = np.empty_like(S)
+    eta_arr = np.ascontiguousarray(np.broadcast_to(np.asarray(eta, dtype=float), (n,)))
+    code = np.zeros(n, dtype=np.int8)
+    steps = np.full(n, max_steps, dtype=np.int64)
+    final_loss = np.zeros(n)
+    first = np.zeros(n)
+    stall_ref = np.full(n, np.inf)
+    sw = int(stall_window) if stall_window is not None else 0
+    rows_per_call = max(1, rows_budget // max(n, 1))
+    row_steps: list[Array] = []
+    row_loss: list[Array] = []
+    rec_steps: list[int] = []
+    rec_extra: dict[str, list[Array]] = {}
+
+    def snapshot(t):
+        rec_steps.append(t)
+        for k, v in record(S, T).items():
+            rec_extra.setdefault(k, []).append(np.asarray(v).copy())
+
+    active = np.arange(n, dtype=np.int64)
+    t0 = 0
+    while active.size:
+        if record is not None:
+            t1 = min(max_steps, -(-t0 // r) * r)  # the next record step
+        else:
+            t1 = min(max_steps, t0 + rows_per_call * r - 1)
+        j0, j1 = -(-t0 // r), t1 // r
+        hist = np.full((max(j1 - j0 + 1, 0), n), np.nan)
+        chunk(S, Sn, T, eta_arr, float(tol), float(blowup), first, sw, float(stall_rtol), stall_ref,
+              t0, t1, max_steps, r, hist, j0, active, code, steps, final_loss)
+        rs = np.arange(j0, j1 + 1, dtype=np.int64) * r
+        if hist.shape[0]:
+            # a finished problem keeps its final loss in later records
+            after = (code != 0)[None, :] & (rs[:, None] > steps[None, :])
+            hist = np.where(after, final_loss[None, :], hist)
+            row_steps.append(rs)
+            row_loss.append(hist)
+        running = active[code[active] == 0]
+        reached = running.size > 0 or bool(np.any(steps[active] == t1))
+        if record is not None and reached and t1 % r == 0:
+            snapshot(t1)
+        active = running
+        t0 = t1 + 1
+    last_t = int(steps.max())
+    hs = np.concatenate(row_steps) if row_steps else np.zeros(0, dtype=np.int64)
+    hl = np.concatenate(row_loss) if row_loss else np.zeros((0, n))
+    keep = hs <= last_t
+    hs, hl = hs[keep], hl[keep]
+    if hs.size == 0 or hs[-1] != last_t:
+        hs = np.append(hs, last_t)
+        hl = np.concatenate([hl, final_loss[None, :]])
+    if record is not None and (not rec_steps or rec_steps[-1] != last_t):
+        snapshot(last_t)
+    status = CODE_NAMES[code]
+    return LoopOutput(S, final_loss, status, steps.astype(int), hs.astype(int), hl, rec_extra)

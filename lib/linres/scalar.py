@@ -13,6 +13,15 @@ prove this; ``tests/test_scalar.py`` checks it against full-matrix GD.
 
 The state is an array ``z`` of shape (..., d): one row of eigen-coordinates per
 problem; the recurrence runs on all of them at once.
+
+Floating point. The power z^{L−1} is computed by binary powering (a fixed chain of
+multiplications, :func:`linres._kernels.ipow`), and z^L as z^{L−1}·z. For L ≥ 3, a
+coordinate with |z| below 2^{−1000/L} has z^{L−1} and z^L set to exactly 0 before
+they underflow into subnormal numbers (which slow every operation 10–100×); the
+term dropped is far below half an ulp of z, so z itself is unchanged by this
+(:func:`linres._kernels.underflow_floor` gives the argument). The compiled kernel
+that :func:`run_scalar` uses by default performs exactly these operations in this
+order, so both backends give the same numbers bit for bit.
 """
 from __future__ import annotations
 
@@ -21,12 +30,18 @@ from typing import Callable
 
 import numpy as np
 
-from ._loop import check_loop_options, loop, shape_output
+from . import _kernels
+from ._kernels import guard_floor, ipow, underflow_floor
+from ._loop import check_loop_options, kernel_loop, loop, shape_output
 from ._validate import (
     Array, as_float_array, check_depth, check_positive, check_positive_array,
     check_target, require_symmetric,
 )
-from .penalties import Penalty
+from .penalties import OrthogonalityPenalty, Penalty, WeightDecay
+
+# The compiled scalar kernel unrolls z^{L−1} for each L up to this depth (one compilation,
+# about a second, per L); deeper networks share one kernel per bit length of L − 1.
+UNROLL_MAX_L = 16
 
 __all__ = [
     "eigen_reduction",
@@ -45,15 +60,29 @@ def eigen_reduction(target) -> tuple[Array, Array]:
     return vals, vecs
 
 
-def scalar_loss(z: Array, phi: Array, L: int) -> Array:
-    """ℓ = ½ Σ_j (z_j^L − φ_j)² over the last axis."""
-    r = z**L - phi
+def _powers(z, L, zmin):
+    # z^{L−1} and the base it was computed from (0 where |z| < zmin; see the module docstring)
+    zb = np.where(np.abs(z) < zmin, 0.0, z) if zmin > 0.0 else z
+    return ipow(zb, L - 1), zb
+
+
+def _loss(z, phi, L, zmin):
+    zl1, zb = _powers(z, L, zmin)
+    r = zl1 * zb - phi
     return 0.5 * np.sum(r * r, axis=-1)
 
 
-def _step(z, phi, L, eta, penalty):
-    zl1 = z ** (L - 1)
-    r = zl1 * z - phi
+def scalar_loss(z: Array, phi: Array, L: int) -> Array:
+    """ℓ = ½ Σ_j (z_j^L − φ_j)² over the last axis."""
+    z = np.asarray(z, dtype=float)
+    return _loss(z, np.asarray(phi, dtype=float), L, underflow_floor(L))
+
+
+def _step(z, phi, L, eta, penalty, zmin=None):
+    if zmin is None:
+        zmin = guard_floor(L, eta, phi)
+    zl1, zb = _powers(z, L, zmin)
+    r = zl1 * zb - phi
     g = zl1 * r
     if penalty is not None:
         g = g + penalty.scalar_grad(z)
@@ -125,20 +154,44 @@ def run_scalar(
     else:
         eta = np.broadcast_to(check_positive_array(eta, "step size eta"), batch).reshape(n)
 
-    def update(za, pa, ea):
-        e = ea if np.ndim(ea) == 0 else ea[:, None]
-        return _step(za, pa, L, e, penalty)
+    zmin = guard_floor(L, eta, P)
+    options = dict(tol=tol, max_steps=max_steps, record_every=record_every, record=record,
+                   blowup=blowup, stall_window=stall_window, stall_rtol=stall_rtol)
+    pen = _kernel_penalty(penalty)
+    if n > 0 and _kernels.use_numba(pen is not None):
+        kern = _kernels.kernels().scalar_chunk
+        kind, kappa = pen
 
-    out = loop(
-        z, P, eta, update, lambda S, T: scalar_loss(S, T, L),
-        tol=tol, max_steps=max_steps, record_every=record_every, record=record,
-        blowup=blowup, stall_window=stall_window, stall_rtol=stall_rtol,
-    )
+        e = L - 1
+        # compiled once per L up to UNROLL_MAX_L, then once per bit length of L − 1
+        spec = (0.0,) * e if L <= UNROLL_MAX_L else (0,) * e.bit_length()
+
+        def chunk(S, Sn, T, eta_, *rest):
+            kern(S, Sn, T, eta_, spec, e, kind, kappa, zmin, *rest)
+
+        out = kernel_loop(z, np.ascontiguousarray(P), eta, chunk, **options)
+    else:
+        def update(za, pa, ea):
+            e = ea if np.ndim(ea) == 0 else ea[:, None]
+            return _step(za, pa, L, e, penalty, zmin)
+
+        out = loop(z, P, eta, update, lambda S, T: _loss(S, T, L, zmin), **options)
     f = shape_output(out, batch, (d,))
     return ScalarResult(
         z=f["state"], loss=f["loss"], status=f["status"], steps=f["steps"],
         history_steps=f["history_steps"], history_loss=f["history_loss"], history=f["history"],
     )
+
+
+def _kernel_penalty(penalty) -> tuple[int, float] | None:
+    """(kind, κ) for the penalties the compiled kernel knows; None for any other."""
+    if penalty is None:
+        return 0, 0.0
+    if type(penalty) is WeightDecay:
+        return 1, float(penalty.kappa)
+    if type(penalty) is OrthogonalityPenalty:
+        return 2, float(penalty.kappa)
+    return None
 
 
 def layers_from_scalar(z, eigvecs, L: int) -> Array:

@@ -22,10 +22,16 @@ from typing import Callable
 
 import numpy as np
 
-from ._loop import STATUSES, check_loop_options, loop, shape_output
+from . import _kernels
+from ._loop import STATUSES, check_loop_options, kernel_loop, loop, shape_output
 from ._validate import Array, check_pair
 from .model import _product, loss_from_product
-from .updates import UpdateRule
+from .updates import UpdateRule, _identity_init
+
+# From this width on, the compiled GD kernel multiplies the d×d blocks with BLAS.
+BLAS_MIN_D = 12
+# Up to this width, a batch of at least GD_LANES problems runs several problems per SIMD vector.
+LANES_MAX_D = 8
 
 __all__ = ["TrainResult", "run", "STATUSES"]
 
@@ -86,11 +92,24 @@ def run(
     if np.ndim(eta) > 0:
         eta = np.broadcast_to(eta, batch).reshape(n)
     W = rule.init(W, P)
-    out = loop(
-        W, P, eta, rule.update, lambda S, T: loss_from_product(_product(S), T),
-        tol=tol, max_steps=max_steps, record_every=record_every, record=record,
-        blowup=blowup, stall_window=stall_window, stall_rtol=stall_rtol,
-    )
+    options = dict(tol=tol, max_steps=max_steps, record_every=record_every, record=record,
+                   blowup=blowup, stall_window=stall_window, stall_rtol=stall_rtol)
+    plain_gd = getattr(rule.update, "kernel", None) == "gd" and rule.init is _identity_init
+    if n > 0 and _kernels.use_numba(plain_gd):
+        K = _kernels.kernels()
+        blas = d >= BLAS_MIN_D
+        if not blas and d <= LANES_MAX_D and n >= K.GD_LANES:
+            dims = (0,) * d  # d as a type: one compiled lane kernel per small d
+
+            def chunk(*args):  # several problems at once, one per SIMD lane
+                K.gd_chunk_lanes(*args, dims)
+        else:
+            def chunk(*args):
+                K.gd_chunk(*args, blas)
+
+        out = kernel_loop(W, np.ascontiguousarray(P), eta, chunk, **options)
+    else:
+        out = loop(W, P, eta, rule.update, lambda S, T: loss_from_product(_product(S), T), **options)
     f = shape_output(out, batch, (L, d, d))
     return TrainResult(
         layers=f["state"], loss=f["loss"], status=f["status"], steps=f["steps"],

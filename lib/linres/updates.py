@@ -70,6 +70,7 @@ def gd(eta) -> UpdateRule:
         lval, g = _loss_and_grad(w, phi)
         return lval, w - _bcast(eta) * g
 
+    update.kernel = "gd"  # linres.run may run this rule in a compiled kernel (same numbers)
     return UpdateRule("gd", _identity_init, update, eta)
 
 

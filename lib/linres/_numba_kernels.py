@@ -1,0 +1,571 @@
+r"""The numba kernels (imported lazily by :mod:`linres._kernels`; see its docstring).
+
+Each kernel advances the still-running problems of a flat batch from step ``t0``
+to step ``t1`` (inclusive) with the stopping rules of :mod:`linres._loop`:
+
+- at step t it evaluates ℓ_t and the next state; it records ℓ_t (non-finite → inf)
+  in row ``t // rec − j0`` of ``hist`` when rec divides t;
+- a problem stops at the first t with (in this order of precedence) ℓ_t not finite
+  or ℓ_t > blowup·max(1, ℓ_0) (diverged), ℓ_t ≤ tol (converged), a stall test at a
+  multiple of the stall window, or t = max_steps; its state stays the one at t;
+- a problem still running at ``t1`` leaves its state at t1 in ``S`` and the state
+  at t1 + 1 in ``Sn`` (the next call resumes from there, ``t0 = t1 + 1``).
+
+Status codes: 0 running, 1 converged, 2 max_steps, 3 diverged, 4 stalled.
+"""
+from __future__ import annotations
+
+import llvmlite.binding as _llvm
+import numpy as np
+from numba import njit, types
+from numba.extending import get_cython_function_address, overload
+
+# BLAS dgemm (Fortran interface, 32-bit ints) from SciPy, bound by symbol name so that
+# kernels that call it can be cached: C ← α op(A) op(B) + β C.
+_llvm.add_symbol("linres_dgemm", get_cython_function_address("scipy.linalg.cython_blas", "dgemm"))
+_dgemm = types.ExternalFunction("linres_dgemm", types.void(*([types.voidptr] * 13)))
+
+LANES = 32  # target number of SIMD lanes per block in the scalar kernel
+_INF = np.inf
+
+
+@njit(cache=True, inline="always")
+def _ipow(x, e):
+    # x**e by binary powering; with a literal e, LLVM unrolls this into a fixed chain.
+    acc = 1.0
+    p = x
+    while e:
+        if e & 1:
+            acc = acc * p
+        e >>= 1
+        if e:
+            p = p * p
+    return acc
+
+
+@njit(cache=True)
+def _pairwise_strided(a, lo, stride, n):
+    # numpy's summation order for a row of n ≥ 8 numbers (umath pairwise_sum), reading
+    # a[lo], a[lo + stride], …, so that losses match np.sum(r * r, axis=-1) bit for bit.
+    if n < 8:
+        res = -0.0
+        for i in range(n):
+            res += a[lo + i * stride]
+        return res
+    elif n <= 128:
+        r0 = a[lo]
+        r1 = a[lo + stride]
+        r2 = a[lo + 2 * stride]
+        r3 = a[lo + 3 * stride]
+        r4 = a[lo + 4 * stride]
+        r5 = a[lo + 5 * stride]
+        r6 = a[lo + 6 * stride]
+        r7 = a[lo + 7 * stride]
+        i = 8
+        stop = n - (n % 8)
+        while i < stop:
+            r0 += a[lo + i * stride]
+            r1 += a[lo + (i + 1) * stride]
+            r2 += a[lo + (i + 2) * stride]
+            r3 += a[lo + (i + 3) * stride]
+            r4 += a[lo + (i + 4) * stride]
+            r5 += a[lo + (i + 5) * stride]
+            r6 += a[lo + (i + 6) * stride]
+            r7 += a[lo + (i + 7) * stride]
+            i += 8
+        res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+        while i < n:
+            res += a[lo + i * stride]
+            i += 1
+        return res
+    else:
+        n2 = n // 2
+        n2 -= n2 % 8
+        return _pairwise_strided(a, lo, stride, n2) + _pairwise_strided(a, lo + n2 * stride, stride, n - n2)
+
+
+@njit(cache=True, inline="always")
+def _ipow_bits(x, e, K):
+    # x**e by binary powering over the K = e.bit_length() bits of e: the same multiplications,
+    # in the same order, as _ipow; with K a compile-time constant the loop unrolls and the
+    # bit tests become selects, so the update still vectorizes across lanes.
+    acc = 1.0
+    p = x
+    for k in range(K):
+        if (e >> k) & 1:
+            acc = acc * p
+        if k < K - 1:
+            p = p * p
+    return acc
+
+
+def _zpow(x, spec, e):  # pragma: no cover - replaced by the overload inside kernels
+    raise NotImplementedError
+
+
+@overload(_zpow, inline="always")
+def _zpow_impl(x, spec, e):
+    # x**e. ``spec`` is a tuple whose type fixes what is compiled in: e float zeros → e is
+    # the constant len(spec) (fully unrolled); K integer zeros → e at run time, over K bits.
+    if isinstance(spec, types.UniTuple) and isinstance(spec.dtype, types.Float):
+        return lambda x, spec, e: _ipow(x, len(spec))
+    return lambda x, spec, e: _ipow_bits(x, e, len(spec))
+
+
+@njit(cache=True)
+def scalar_chunk(z, zn, phi, eta, spec, e, pen, kappa, zmin, tol, blowup, first, stall_w, stall_rtol,
+                 stall_ref, t0, t1, max_steps, rec, hist, j0, active, status, steps, final_loss):
+    """Scalar recurrence z ← z − η[z^{L−1}(z^L − φ) + ψ'(z)] on flat (n, d) spectra.
+
+    ``spec`` fixes, through its type, what numba compiles (and caches) once: for small L
+    it is a tuple of L − 1 float zeros, so that z^{L−1} is an unrolled chain of
+    multiplications; for larger L it is a tuple of K int zeros, K = (L − 1).bit_length(),
+    and the same chain runs over the bits of e = L − 1 (one kernel per K covers
+    2^{K−1} ≤ L − 1 < 2^K). Both perform exactly the multiplications of :func:`_ipow`.
+    A block holds m problems; lane j·m + q is coordinate j of problem q, so that both the
+    update and the per-problem loss sums run along contiguous lanes (SIMD over problems).
+    """
+    n_act = active.shape[0]
+    d = z.shape[1]
+    m = LANES
+    nl = m * d
+    zb = np.zeros(nl)  # the state being advanced
+    znb = np.zeros(nl)  # the state one step back (the one whose loss was just measured)
+    pb = np.zeros(nl)
+    eb = np.zeros(nl)
+    r2 = np.zeros(nl)
+    kb = np.full(m, -1, dtype=np.int64)
+    lq = np.zeros(m)
+    tolq = np.full(m, -1.0)
+    lim = np.full(m, _INF)
+    for s in range(0, n_act, m):
+        cnt = min(m, n_act - s)
+        for q in range(m):
+            if q < cnt:
+                k = active[s + q]
+                kb[q] = k
+                for j in range(d):
+                    zb[j * m + q] = zn[k, j] if t0 > 0 else z[k, j]
+                    pb[j * m + q] = phi[k, j]
+                    eb[j * m + q] = eta[k]
+                tolq[q] = tol
+                lim[q] = blowup * max(1.0, first[k]) if t0 > 0 else _INF
+            else:
+                kb[q] = -1
+                for j in range(d):
+                    zb[j * m + q] = 0.0
+                    pb[j * m + q] = 0.0
+                    eb[j * m + q] = 0.0
+                tolq[q] = -1.0
+                lim[q] = _INF
+        live = cnt
+        next_rec = ((t0 + rec - 1) // rec) * rec
+        next_stall = ((t0 + stall_w - 1) // stall_w) * stall_w if stall_w > 0 else -1
+        for t in range(t0, t1 + 1):
+            # The update, vectorized over the lanes of the block (LANES is a constant);
+            # for d < 8 the per-problem loss is summed on the fly, left to right as numpy does.
+            for j in range(d):
+                o = j * LANES
+                for q in range(LANES):
+                    x = zb[o + q]
+                    xb = x if abs(x) >= zmin else 0.0
+                    a = _zpow(xb, spec, e)
+                    r = a * xb - pb[o + q]
+                    rr = r * r
+                    if d >= 8:
+                        r2[o + q] = rr
+                    elif j == 0:
+                        lq[q] = rr
+                    else:
+                        lq[q] += rr
+                    g = a * r
+                    if pen == 1:
+                        g = g + kappa * (x - 1.0)
+                    elif pen == 2:
+                        g = g + kappa * x * (x * x - 1.0)
+                    znb[o + q] = x
+                    zb[o + q] = x - eb[o + q] * g
+            if d >= 8:  # numpy's pairwise order
+                for q in range(LANES):
+                    lq[q] = _pairwise_strided(r2, q, LANES, d)
+            flag = False
+            for q in range(LANES):
+                lv = 0.5 * lq[q]
+                lq[q] = lv
+                flag |= (lv <= tolq[q]) | (not (abs(lv) < _INF)) | (lv > lim[q])
+            do_rec = t == next_rec
+            do_stall = t == next_stall
+            if flag or do_rec or do_stall or t == t1 or t == max_steps:
+                if do_rec:
+                    next_rec += rec
+                if do_stall:
+                    next_stall += stall_w
+                for q in range(m):
+                    k = kb[q]
+                    if k < 0:
+                        continue
+                    lv = lq[q]
+                    if t == 0:
+                        first[k] = lv
+                        lim[q] = blowup * max(1.0, lv)
+                    lsan = lv if abs(lv) < _INF else _INF
+                    bad = (not (abs(lv) < _INF)) or lv > lim[q]
+                    done = lv <= tol
+                    stl = False
+                    if do_stall:
+                        if t > 0:
+                            stl = (stall_ref[k] - lv) <= stall_rtol * lv
+                        stall_ref[k] = lv
+                    if do_rec:
+                        hist[t // rec - j0, k] = lsan
+                    if bad or done or stl or t == max_steps:
+                        if bad:
+                            status[k] = 3
+                        elif done:
+                            status[k] = 1
+                        elif stl:
+                            status[k] = 4
+                        else:
+                            status[k] = 2
+                        steps[k] = t
+                        final_loss[k] = lsan
+                        for j in range(d):
+                            z[k, j] = znb[j * m + q]
+                            zb[j * m + q] = 0.0
+                            znb[j * m + q] = 0.0
+                            pb[j * m + q] = 0.0
+                            eb[j * m + q] = 0.0
+                        kb[q] = -1
+                        tolq[q] = -1.0
+                        lim[q] = _INF
+                        live -= 1
+                    elif t == t1:
+                        final_loss[k] = lsan
+                        for j in range(d):
+                            z[k, j] = znb[j * m + q]
+                            zn[k, j] = zb[j * m + q]
+                if live == 0:
+                    break
+
+
+# --- full-matrix gradient descent ---------------------------------------------------------------
+
+@njit(cache=True)
+def _gd_step_small(w, P, Q, S, phi, L, d):
+    # Forward pass by explicit loops (no array views: for small d the reference counting of
+    # views would cost more than the arithmetic), rows updated as axpys so that the innermost
+    # loop is contiguous. P_i = Θ_{i+1:1}; Q_i = P_iᵀ. Returns ℓ; S[L−1] = Θ_{L:1} − Φ.
+    for r in range(d):
+        for c in range(d):
+            P[0, r, c] = w[0, r, c]
+            Q[0, c, r] = w[0, r, c]
+    for i in range(1, L):
+        for r in range(d):
+            for c in range(d):
+                P[i, r, c] = 0.0
+            for k in range(d):
+                wik = w[i, r, k]
+                for c in range(d):
+                    P[i, r, c] += wik * P[i - 1, k, c]
+            for c in range(d):
+                Q[i, c, r] = P[i, r, c]
+    ss = 0.0
+    for r in range(d):
+        for c in range(d):
+            e_ = P[L - 1, r, c] - phi[r, c]
+            S[L - 1, r, c] = e_
+            ss += e_ * e_
+    return 0.5 * ss
+
+
+@njit(cache=True)
+def _gd_update_small(w, Q, S, G, et, L, d):
+    for i in range(L - 1, 0, -1):  # S_{i−1} = Θ_iᵀ S_i
+        for r in range(d):
+            for c in range(d):
+                S[i - 1, r, c] = 0.0
+            for k in range(d):
+                wki = w[i, k, r]
+                for c in range(d):
+                    S[i - 1, r, c] += wki * S[i, k, c]
+    for r in range(d):
+        for c in range(d):
+            w[0, r, c] = w[0, r, c] - et * S[0, r, c]
+    for i in range(1, L):  # Θ_i ← Θ_i − η S_i P_{i−1}ᵀ
+        for r in range(d):
+            for c in range(d):
+                G[r, c] = 0.0
+            for k in range(d):
+                sik = S[i, r, k]
+                for c in range(d):
+                    G[r, c] += sik * Q[i - 1, k, c]
+            for c in range(d):
+                w[i, r, c] = w[i, r, c] - et * G[r, c]
+
+
+@njit(cache=True, inline="always")
+def _gemm(ta, tb, al, A, B, be, C, n):
+    # Row-major d×d blocks seen by column-major BLAS as their transposes: see the callers.
+    _dgemm(ta.ctypes, tb.ctypes, n.ctypes, n.ctypes, n.ctypes, al.ctypes, A.ctypes, n.ctypes,
+           B.ctypes, n.ctypes, be.ctypes, C.ctypes, n.ctypes)
+
+
+@njit(cache=True)
+def _gd_step_blas(w, P, S, phi, L, d, tN, tT, one, zero, n):
+    P[0] = w[0]
+    for i in range(1, L):  # P_i = Θ_i P_{i−1}, i.e. P_iᵀ = P_{i−1}ᵀ Θ_iᵀ
+        _gemm(tN, tN, one, P[i - 1], w[i], zero, P[i], n)
+    ss = 0.0
+    for r in range(d):
+        for c in range(d):
+            e_ = P[L - 1, r, c] - phi[r, c]
+            S[(L - 1) % 2, r, c] = e_
+            ss += e_ * e_
+    return 0.5 * ss
+
+
+@njit(cache=True)
+def _gd_update_blas(w, P, S, et, L, d, tN, tT, one, zero, n, meta):
+    # Layer by layer from the top: S_{i−1} = Θ_iᵀ S_i with the old Θ_i, then, in the same
+    # BLAS call's output, Θ_i ← Θ_i − η S_i P_{i−1}ᵀ. S holds S_i and S_{i−1} alternately.
+    meta[0] = -et
+    for i in range(L - 1, 0, -1):
+        cur, nxt = i % 2, (i - 1) % 2
+        _gemm(tN, tT, one, S[cur], w[i], zero, S[nxt], n)  # S_{i−1}ᵀ = S_iᵀ Θ_i
+        _gemm(tT, tN, meta, P[i - 1], S[cur], one, w[i], n)  # Θ_iᵀ ← Θ_iᵀ − η P_{i−1} S_iᵀ
+    for r in range(d):
+        for c in range(d):
+            w[0, r, c] = w[0, r, c] - et * S[0, r, c]
+
+
+@njit(cache=True)
+def gd_chunk(W, Wn, T, eta, tol, blowup, first, stall_w, stall_rtol, stall_ref, t0, t1, max_steps,
+             rec, hist, j0, active, status, steps, final_loss, blas):
+    """Plain GD Θ_i ← Θ_i − η Θ_{L:i+1}ᵀ(Θ_{L:1} − Φ)Θ_{i−1:1}ᵀ on flat (n, L, d, d) layers.
+
+    Backprop order: prefix products P_i, the loss, the back-chain S_{i−1} = Θ_iᵀ S_i from
+    S_L = Θ_{L:1} − Φ, then every layer's update; 3(L − 1) products of d×d blocks, by
+    BLAS when ``blas`` (larger d), else by loops. One problem at a time: used for d ≥ 12,
+    and for batches too small to fill the lanes of :func:`gd_chunk_lanes`.
+    """
+    L = W.shape[1]
+    d = W.shape[2]
+    w = np.empty((L, d, d))
+    P = np.empty((L, d, d))
+    Q = np.empty((L, d, d))
+    S = np.empty((L, d, d))
+    S2 = np.empty((2, d, d))
+    G = np.empty((d, d))
+    tN = np.full(1, ord("N"), dtype=np.int8)
+    tT = np.full(1, ord("T"), dtype=np.int8)
+    one = np.ones(1)
+    zero = np.zeros(1)
+    meta = np.zeros(1)
+    nn = np.full(1, d, dtype=np.int32)
+    for a in range(active.shape[0]):
+        k = active[a]
+        if t0 > 0:
+            w[:] = Wn[k]
+        else:
+            w[:] = W[k]
+        phi = T[k]
+        et = eta[k]
+        lim = blowup * max(1.0, first[k]) if t0 > 0 else _INF
+        for t in range(t0, t1 + 1):
+            if blas:
+                lv = _gd_step_blas(w, P, S2, phi, L, d, tN, tT, one, zero, nn)
+            else:
+                lv = _gd_step_small(w, P, Q, S, phi, L, d)
+            if t == 0:
+                first[k] = lv
+                lim = blowup * max(1.0, lv)
+            lsan = lv if abs(lv) < _INF else _INF
+            bad = (not (abs(lv) < _INF)) or lv > lim
+            done = lv <= tol
+            stl = False
+            if stall_w > 0 and t % stall_w == 0:
+                if t > 0:
+                    stl = (stall_ref[k] - lv) <= stall_rtol * lv
+                stall_ref[k] = lv
+            if t % rec == 0:
+                hist[t // rec - j0, k] = lsan
+            if bad or done or stl or t == max_steps:
+                if bad:
+                    status[k] = 3
+                elif done:
+                    status[k] = 1
+                elif stl:
+                    status[k] = 4
+                else:
+                    status[k] = 2
+                steps[k] = t
+                final_loss[k] = lsan
+                W[k] = w
+                break
+            if t == t1:
+                final_loss[k] = lsan
+                W[k] = w
+            if blas:
+                _gd_update_blas(w, P, S2, et, L, d, tN, tT, one, zero, nn, meta)
+            else:
+                _gd_update_small(w, Q, S, G, et, L, d)
+            if t == t1:
+                Wn[k] = w
+
+
+GD_LANES = 8  # problems per block in the lane kernel (one SIMD lane each)
+
+
+@njit(cache=True)
+def gd_chunk_lanes(W, Wn, T, eta, tol, blowup, first, stall_w, stall_rtol, stall_ref, t0, t1, max_steps,
+                   rec, hist, j0, active, status, steps, final_loss, dims):
+    """:func:`gd_chunk` for small d, GD_LANES problems at a time in SIMD lanes.
+
+    Same arithmetic, in the same order, as the loops of :func:`gd_chunk` for each problem;
+    every block array carries a last axis of GD_LANES lanes. A problem that stops frees its
+    lane, which then computes on zeros (cheap, never subnormal).
+    """
+    V = GD_LANES
+    L = W.shape[1]
+    d = len(dims)
+    w = np.zeros((L, d, d, V))
+    P = np.zeros((L, d, d, V))
+    S = np.zeros((2, d, d, V))  # S_i and S_{i−1} of the back-chain, alternating
+    ph = np.zeros((d, d, V))
+    et = np.zeros(V)
+    ss = np.zeros(V)
+    kb = np.full(V, -1, dtype=np.int64)
+    lim = np.full(V, _INF)
+    n_act = active.shape[0]
+    for s0 in range(0, n_act, V):
+        cnt = min(V, n_act - s0)
+        for v in range(V):
+            if v < cnt:
+                k = active[s0 + v]
+                kb[v] = k
+                src = Wn if t0 > 0 else W
+                for i in range(L):
+                    for r in range(d):
+                        for c in range(d):
+                            w[i, r, c, v] = src[k, i, r, c]
+                for r in range(d):
+                    for c in range(d):
+                        ph[r, c, v] = T[k, r, c]
+                et[v] = eta[k]
+                lim[v] = blowup * max(1.0, first[k]) if t0 > 0 else _INF
+            else:
+                kb[v] = -1
+                for i in range(L):
+                    for r in range(d):
+                        for c in range(d):
+                            w[i, r, c, v] = 0.0
+                for r in range(d):
+                    for c in range(d):
+                        ph[r, c, v] = 0.0
+                et[v] = 0.0
+                lim[v] = _INF
+        live = cnt
+        for t in range(t0, t1 + 1):
+            # forward: P_i = Θ_{i+1:1}, E = P_{L−1} − Φ, ℓ
+            for r in range(d):
+                for c in range(d):
+                    for v in range(V):
+                        P[0, r, c, v] = w[0, r, c, v]
+            for i in range(1, L):
+                for r in range(d):
+                    for c in range(d):
+                        for v in range(V):  # the k loop (constant d) unrolls; v vectorizes
+                            acc = 0.0
+                            for k in range(d):
+                                acc += w[i, r, k, v] * P[i - 1, k, c, v]
+                            P[i, r, c, v] = acc
+            for v in range(V):
+                ss[v] = 0.0
+            for r in range(d):
+                for c in range(d):
+                    for v in range(V):
+                        e_ = P[L - 1, r, c, v] - ph[r, c, v]
+                        S[(L - 1) % 2, r, c, v] = e_
+                        ss[v] += e_ * e_
+            # the stopping rules, lane by lane
+            do_stall = stall_w > 0 and t % stall_w == 0
+            do_rec = t % rec == 0
+            for v in range(V):
+                k = kb[v]
+                if k < 0:
+                    continue
+                lv = 0.5 * ss[v]
+                if t == 0:
+                    first[k] = lv
+                    lim[v] = blowup * max(1.0, lv)
+                lsan = lv if abs(lv) < _INF else _INF
+                bad = (not (abs(lv) < _INF)) or lv > lim[v]
+                done = lv <= tol
+                stl = False
+                if do_stall:
+                    if t > 0:
+                        stl = (stall_ref[k] - lv) <= stall_rtol * lv
+                    stall_ref[k] = lv
+                if do_rec:
+                    hist[t // rec - j0, k] = lsan
+                if bad or done or stl or t == max_steps:
+                    if bad:
+                        status[k] = 3
+                    elif done:
+                        status[k] = 1
+                    elif stl:
+                        status[k] = 4
+                    else:
+                        status[k] = 2
+                    steps[k] = t
+                    final_loss[k] = lsan
+                    for i in range(L):
+                        for r in range(d):
+                            for c in range(d):
+                                W[k, i, r, c] = w[i, r, c, v]
+                                w[i, r, c, v] = 0.0
+                    for r in range(d):
+                        for c in range(d):
+                            ph[r, c, v] = 0.0
+                    et[v] = 0.0
+                    kb[v] = -1
+                    lim[v] = _INF
+                    live -= 1
+                elif t == t1:
+                    final_loss[k] = lsan
+                    for i in range(L):
+                        for r in range(d):
+                            for c in range(d):
+                                W[k, i, r, c] = w[i, r, c, v]
+            if live == 0:
+                break
+            # backward, layer by layer from the top: S_{i−1} = Θ_iᵀ S_i with the old Θ_i,
+            # then Θ_i ← Θ_i − η S_i P_{i−1}ᵀ (Θ_i is not needed again in this step)
+            for i in range(L - 1, 0, -1):
+                cur, nxt = i % 2, (i - 1) % 2
+                for r in range(d):
+                    for c in range(d):
+                        for v in range(V):
+                            acc = 0.0
+                            for k in range(d):
+                                acc += w[i, k, r, v] * S[cur, k, c, v]
+                            S[nxt, r, c, v] = acc
+                for r in range(d):
+                    for c in range(d):
+                        for v in range(V):
+                            acc = 0.0
+                            for k in range(d):
+                                acc += S[cur, r, k, v] * P[i - 1, c, k, v]
+                            w[i, r, c, v] = w[i, r, c, v] - et[v] * acc
+            for r in range(d):
+                for c in range(d):
+                    for v in range(V):
+                        w[0, r, c, v] = w[0, r, c, v] - et[v] * S[0, r, c, v]
+            if t == t1:
+                for v in range(V):
+                    k = kb[v]
+                    if k >= 0:
+                        for i in range(L):
+                            for r in range(d):
+                                for c in range(d):
+                                    Wn[k, i, r, c] = w[i, r, c, v]
