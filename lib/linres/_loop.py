@@ -89,7 +89,7 @@ def loop(
         stalled = np.zeros_like(done)
         if stall_window is not None and t % stall_window == 0:
             if t > 0:
-                stalled = (stall_ref[active] - lval) <= stall_rtol * lval
+                stalled = np.abs(stall_ref[active] - lval) <= stall_rtol * lval
             stall_ref[active] = lval
         stop = bad | done | stalled | (t == max_steps)
         if t % record_every == 0 or np.all(stop):

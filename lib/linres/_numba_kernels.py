@@ -214,7 +214,7 @@ def scalar_chunk(z, zn, phi, eta, spec, e, pen, kappa, zmin, tol, blowup, first,
                     stl = False
                     if do_stall:
                         if t > 0:
-                            stl = (stall_ref[k] - lv) <= stall_rtol * lv
+                            stl = abs(stall_ref[k] - lv) <= stall_rtol * lv
                         stall_ref[k] = lv
                     if do_rec:
                         hist[t // rec - j0, k] = lsan
@@ -385,7 +385,7 @@ def gd_chunk(W, Wn, T, eta, tol, blowup, first, stall_w, stall_rtol, stall_ref, 
             stl = False
             if stall_w > 0 and t % stall_w == 0:
                 if t > 0:
-                    stl = (stall_ref[k] - lv) <= stall_rtol * lv
+                    stl = abs(stall_ref[k] - lv) <= stall_rtol * lv
                 stall_ref[k] = lv
             if t % rec == 0:
                 hist[t // rec - j0, k] = lsan
@@ -504,7 +504,7 @@ def gd_chunk_lanes(W, Wn, T, eta, tol, blowup, first, stall_w, stall_rtol, stall
                 stl = False
                 if do_stall:
                     if t > 0:
-                        stl = (stall_ref[k] - lv) <= stall_rtol * lv
+                        stl = abs(stall_ref[k] - lv) <= stall_rtol * lv
                     stall_ref[k] = lv
                 if do_rec:
                     hist[t // rec - j0, k] = lsan

@@ -8,7 +8,7 @@ problem (freezing its layers) as soon as one of these holds:
   its loss is reported as ``inf`` if it was not finite: divergence is a
   status, never a silent NaN;
 - ``"converged"`` ℓ_t ≤ ``tol``; ``steps`` is then the first such t;
-- ``"stalled"``   (only with ``stall_window`` = w) ℓ_{t−w} − ℓ_t ≤ ``stall_rtol`` · ℓ_t
+- ``"stalled"``   (only with ``stall_window`` = w) |ℓ_{t−w} − ℓ_t| ≤ ``stall_rtol`` · ℓ_t
   at a multiple t of w;
 - ``"max_steps"`` t reached ``max_steps``.
 

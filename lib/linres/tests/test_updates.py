@@ -160,3 +160,19 @@ def test_margin_balanced_step_validation():
         margin_balanced_step(identity_layers(2, 2), np.eye(2), 0.1, 0.0)
     with pytest.raises(ValueError, match="balancing"):
         margin_balanced(0.1, 0.5, "qr")
+
+
+def test_a_rising_loss_is_not_a_stall():
+    # With a penalty the unpenalized loss can rise; only a flat loss is a stall.
+    from linres.model import loss_and_grad
+    from linres.updates import UpdateRule
+
+    def grow(w, phi, eta):  # a rule whose loss rises at every step
+        return loss_and_grad(w, phi)[0], w * (1 + eta)
+
+    rule = UpdateRule("grow", lambda w, phi: w, grow, 1e-3)
+    res = run(rule, identity_layers(2, 2), np.zeros((2, 2)), max_steps=200, stall_window=1, stall_rtol=1e-2)
+    assert np.all(np.diff(res.history_loss) > 0)
+    assert res.status == "max_steps"
+    flat = UpdateRule("flat", lambda w, phi: w, lambda w, phi, eta: (loss_and_grad(w, phi)[0], w), 1e-3)
+    assert run(flat, identity_layers(2, 2), np.zeros((2, 2)), max_steps=200, stall_window=10).status == "stalled"
