@@ -16,10 +16,13 @@ inits        identity, zero_asymmetric, near_identity, perturbed_identity
 targets      near_identity, spd_with_condition, symmetric_with_spectrum, witness, …
 bounds       the book's proved bounds, one module per chapter
 explore      live (ipywidgets), static_slider (offline pages)
+flow         gradient flow of the symmetric reduction (book/spd.ipynb)
+margin_trace the Result 5 iteration with every phase recorded (book/positive_margin.ipynb)
+normal       complex reduction for normal targets (book/beyond.ipynb)
+landscape    target features and determinant diagnostics (book/beyond.ipynb)
+backend      choose the compiled (numba) or the pure-numpy engine
 """
-from . import bounds, diagnostics, explore, inits, targets
-from . import flow  # gradient flow of the symmetric reduction (book/spd.ipynb)
-from . import landscape, normal  # book/beyond.ipynb: complex reduction for normal targets, target features
+from . import backend, bounds, diagnostics, explore, flow, inits, landscape, margin_trace, normal, targets
 from .diagnostics import balancedness, layer_distances, max_layer_distance, symmetric_invariants
 from .margin import balance, margin, project_margin
 from .model import grad, identity_layers, loss, loss_and_grad, product
@@ -33,7 +36,8 @@ from .updates import (
 __version__ = "0.1.0"
 
 __all__ = [
-    "bounds", "diagnostics", "explore", "inits", "targets",
+    "backend", "bounds", "diagnostics", "explore", "flow", "inits", "landscape", "margin_trace", "normal",
+    "targets",
     "identity_layers", "product", "loss", "loss_and_grad", "grad",
     "UpdateRule", "gd", "penalized_gd", "margin_balanced",
     "gd_step", "penalized_gd_step", "margin_balanced_step",

@@ -8,10 +8,10 @@ shape of a result from the paper, it says so in the chapter, not here.
 - :mod:`linres.bounds.near_identity` Result 1 (small initial loss)
 - :mod:`linres.bounds.spd`           Result 3 (symmetric positive definite)
 - :mod:`linres.bounds.negative`      Results 2 and 4 (a negative eigenvalue)
+- :mod:`linres.bounds.far`           Result 2 (the witness, regularization)
 - :mod:`linres.bounds.margin`        Result 5 (positive margin)
+- :mod:`linres.bounds.beyond`        beyond the paper (normal targets, determinant)
 """
-from . import margin, model, near_identity, negative, spd
-from . import far
+from . import beyond, far, margin, model, near_identity, negative, spd
 
-__all__ = ["model", "near_identity", "spd", "negative", "margin"]
-__all__ += ["far"]
+__all__ = ["model", "near_identity", "far", "spd", "negative", "margin", "beyond"]
