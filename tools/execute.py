@@ -18,8 +18,10 @@ def main(paths: list[str]) -> None:
     for path in paths:
         nb = nbformat.read(path, as_version=4)
         start = time.perf_counter()
-        NotebookClient(nb, timeout=600, kernel_name="python3", store_widget_state=False,
+        NotebookClient(nb, timeout=600, kernel_name="python3",
                        resources={"metadata": {"path": os.path.dirname(os.path.abspath(path))}}).execute()
+        # Live-widget state is useless on the static page and bloats diffs.
+        nb.metadata.pop("widgets", None)
         nbformat.write(nb, path)
         print(f"{path}: executed in {time.perf_counter() - start:.1f} s")
 
