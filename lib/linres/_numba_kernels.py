@@ -30,6 +30,40 @@ _INF = np.inf
 
 
 @njit(cache=True, inline="always")
+def _judge(k, t, lv, lim, tol, do_stall, stall_rtol, stall_ref, do_rec, rec, hist, j0, max_steps,
+           status, steps, final_loss):
+    """The stopping rules of :func:`linres._loop.loop` for problem k at step t.
+
+    Records ℓ_t when ``do_rec`` and, when a rule fires, writes the status code
+    (1 converged, 2 max_steps, 3 diverged, 4 stalled), the step and the final loss.
+    Returns (stopped, ℓ_t with a non-finite value reported as inf).
+    """
+    lsan = lv if abs(lv) < _INF else _INF
+    bad = (not (abs(lv) < _INF)) or lv > lim
+    done = lv <= tol
+    stl = False
+    if do_stall:
+        if t > 0:
+            stl = abs(stall_ref[k] - lv) <= stall_rtol * lv
+        stall_ref[k] = lv
+    if do_rec:
+        hist[t // rec - j0, k] = lsan
+    if bad or done or stl or t == max_steps:
+        if bad:
+            status[k] = 3
+        elif done:
+            status[k] = 1
+        elif stl:
+            status[k] = 4
+        else:
+            status[k] = 2
+        steps[k] = t
+        final_loss[k] = lsan
+        return True, lsan
+    return False, lsan
+
+
+@njit(cache=True, inline="always")
 def _ipow(x, e):
     # x**e by binary powering; with a literal e, LLVM unrolls this into a fixed chain.
     acc = 1.0
@@ -208,27 +242,9 @@ def scalar_chunk(z, zn, phi, eta, spec, e, pen, kappa, zmin, tol, blowup, first,
                     if t == 0:
                         first[k] = lv
                         lim[q] = blowup * max(1.0, lv)
-                    lsan = lv if abs(lv) < _INF else _INF
-                    bad = (not (abs(lv) < _INF)) or lv > lim[q]
-                    done = lv <= tol
-                    stl = False
-                    if do_stall:
-                        if t > 0:
-                            stl = abs(stall_ref[k] - lv) <= stall_rtol * lv
-                        stall_ref[k] = lv
-                    if do_rec:
-                        hist[t // rec - j0, k] = lsan
-                    if bad or done or stl or t == max_steps:
-                        if bad:
-                            status[k] = 3
-                        elif done:
-                            status[k] = 1
-                        elif stl:
-                            status[k] = 4
-                        else:
-                            status[k] = 2
-                        steps[k] = t
-                        final_loss[k] = lsan
+                    stop, lsan = _judge(k, t, lv, lim[q], tol, do_stall, stall_rtol, stall_ref, do_rec, rec,
+                                        hist, j0, max_steps, status, steps, final_loss)
+                    if stop:
                         for j in range(d):
                             z[k, j] = znb[j * m + q]
                             zb[j * m + q] = 0.0
@@ -379,27 +395,10 @@ def gd_chunk(W, Wn, T, eta, tol, blowup, first, stall_w, stall_rtol, stall_ref, 
             if t == 0:
                 first[k] = lv
                 lim = blowup * max(1.0, lv)
-            lsan = lv if abs(lv) < _INF else _INF
-            bad = (not (abs(lv) < _INF)) or lv > lim
-            done = lv <= tol
-            stl = False
-            if stall_w > 0 and t % stall_w == 0:
-                if t > 0:
-                    stl = abs(stall_ref[k] - lv) <= stall_rtol * lv
-                stall_ref[k] = lv
-            if t % rec == 0:
-                hist[t // rec - j0, k] = lsan
-            if bad or done or stl or t == max_steps:
-                if bad:
-                    status[k] = 3
-                elif done:
-                    status[k] = 1
-                elif stl:
-                    status[k] = 4
-                else:
-                    status[k] = 2
-                steps[k] = t
-                final_loss[k] = lsan
+            do_stall = stall_w > 0 and t % stall_w == 0
+            stop, lsan = _judge(k, t, lv, lim, tol, do_stall, stall_rtol, stall_ref, t % rec == 0, rec,
+                                hist, j0, max_steps, status, steps, final_loss)
+            if stop:
                 W[k] = w
                 break
             if t == t1:
@@ -498,27 +497,9 @@ def gd_chunk_lanes(W, Wn, T, eta, tol, blowup, first, stall_w, stall_rtol, stall
                 if t == 0:
                     first[k] = lv
                     lim[v] = blowup * max(1.0, lv)
-                lsan = lv if abs(lv) < _INF else _INF
-                bad = (not (abs(lv) < _INF)) or lv > lim[v]
-                done = lv <= tol
-                stl = False
-                if do_stall:
-                    if t > 0:
-                        stl = abs(stall_ref[k] - lv) <= stall_rtol * lv
-                    stall_ref[k] = lv
-                if do_rec:
-                    hist[t // rec - j0, k] = lsan
-                if bad or done or stl or t == max_steps:
-                    if bad:
-                        status[k] = 3
-                    elif done:
-                        status[k] = 1
-                    elif stl:
-                        status[k] = 4
-                    else:
-                        status[k] = 2
-                    steps[k] = t
-                    final_loss[k] = lsan
+                stop, lsan = _judge(k, t, lv, lim[v], tol, do_stall, stall_rtol, stall_ref, do_rec, rec,
+                                    hist, j0, max_steps, status, steps, final_loss)
+                if stop:
                     for i in range(L):
                         for r in range(d):
                             for c in range(d):
