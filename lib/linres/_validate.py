@@ -109,3 +109,14 @@ def require_positive_definite(a: Array, name: str = "target") -> Array:
     if np.any(np.linalg.eigvalsh(a) <= 0):
         raise ValueError(f"{name} must be positive definite for this function (hypothesis of the theorem)")
     return a
+
+
+def check_spectrum(x, name: str = "phi", positive: bool = False) -> Array:
+    """Eigenvalues per problem, shape (..., d) with d >= 1; all > 0 when ``positive``
+    (the hypothesis Φ positive definite of the theorems that need it)."""
+    p = as_float_array(x, name)
+    if p.ndim < 1 or p.shape[-1] < 1:
+        raise ValueError(f"{name} must have shape (..., d) with d >= 1: the eigenvalues of Φ per problem")
+    if positive and np.any(p <= 0):
+        raise ValueError(f"{name} must be positive (Φ symmetric positive definite); got an eigenvalue <= 0")
+    return p

@@ -23,18 +23,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import integrate
 
-from ._validate import Array, as_float_array, check_depth, check_positive
+from ._validate import Array, as_float_array, check_depth, check_positive, check_spectrum
 
 __all__ = ["flow_rhs", "flow_time", "FlowSolution", "solve_flow", "flow_time_to_loss"]
-
-
-def _spectrum(phi) -> Array:
-    p = as_float_array(phi, "phi")
-    if p.ndim < 1 or p.shape[-1] < 1:
-        raise ValueError("phi must have shape (..., d) with d >= 1")
-    if np.any(p <= 0):
-        raise ValueError("phi must be positive: the flow is solved for positive definite Φ")
-    return p
 
 
 def flow_rhs(z, phi, L: int) -> Array:
@@ -99,7 +90,7 @@ def _solve_one(p: Array, L: int, t_end: float, t_eval, events, rtol: float, atol
 
 def solve_flow(phi, L: int, tau, *, rtol: float = 1e-11, atol: float = 1e-13) -> FlowSolution:
     r"""z(τ) of the flow for every spectrum in ``phi`` (shape (..., d)) at the times ``tau`` (1-d, ≥ 0)."""
-    p = _spectrum(phi)
+    p = check_spectrum(phi, positive=True)
     L = check_depth(L)
     tau = as_float_array(tau, "tau")
     if tau.ndim != 1 or tau.size == 0 or np.any(tau < 0) or np.any(np.diff(tau) < 0):
@@ -130,7 +121,7 @@ def flow_time_to_loss(phi, L: int, eps: float, *, rtol: float = 1e-11, atol: flo
     """
     from .bounds.spd import residual_coefficients  # the chapter's proved flow bound
 
-    p = _spectrum(phi)
+    p = check_spectrum(phi, positive=True)
     L = check_depth(L)
     eps = check_positive(eps, "eps")
     flat = p.reshape(-1, p.shape[-1])

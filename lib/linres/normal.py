@@ -46,14 +46,15 @@ complex plane of target eigenvalues.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Callable, NamedTuple
 
 import numpy as np
 import scipy.linalg
 
 from ._loop import check_loop_options, loop, shape_output
+from ._kernels import ipow
 from ._validate import Array, check_depth, check_positive, check_positive_array, check_target
+from .scalar import ScalarResult
 
 __all__ = [
     "NormalForm",
@@ -237,29 +238,16 @@ def normal_form(target, rtol: float = 1e-9) -> NormalForm:
     return NormalForm(spec.reshape(batch + (d,)), basis.reshape(batch + (d, d)), pair.reshape(batch + (d,)))
 
 
-def _pow(z: Array, n: int) -> Array:
-    # Integer power by repeated squaring: conjugation-symmetric and exact for n = 0, 1.
-    out = np.ones_like(z)
-    base = z
-    while n:
-        if n & 1:
-            out = out * base
-        n >>= 1
-        if n:
-            base = base * base
-    return out
-
-
 def normal_loss(z, phi, L: int) -> Array:
     """ℓ = ½ Σ_j |z_j^L − φ_j|² over the last axis."""
     z, phi = _as_complex(z, "z"), _as_complex(phi, "phi")
-    r = _pow(z, check_depth(L)) - phi
+    r = ipow(z, check_depth(L)) - phi
     return 0.5 * np.sum(r.real**2 + r.imag**2, axis=-1)
 
 
 def _step(z, phi, L, eta):
-    zl1 = _pow(np.conj(z), L - 1)
-    r = _pow(z, L) - phi
+    zl1 = ipow(np.conj(z), L - 1)
+    r = ipow(z, L) - phi
     return 0.5 * np.sum(r.real**2 + r.imag**2, axis=-1), z - eta * zl1 * r
 
 
@@ -275,21 +263,8 @@ def normal_step(z, phi, L: int, eta) -> Array:
     return _step(z, phi, check_depth(L), _eta(eta))[1]
 
 
-@dataclass
-class NormalResult:
-    """Outcome of :func:`run_normal`; ``z`` has shape (…, d), other fields the batch shape."""
-
-    z: Array
-    loss: Array
-    status: Array
-    steps: Array
-    history_steps: Array
-    history_loss: Array
-    history: dict[str, Array] = field(default_factory=dict)
-
-    @property
-    def converged(self) -> Array:
-        return np.asarray(self.status) == "converged"
+# The outcome of run_normal has the fields of the scalar path's, with complex z.
+NormalResult = ScalarResult
 
 
 def run_normal(
@@ -336,7 +311,7 @@ def run_normal(
         return _step(za, pa, L, e)
 
     def loss(S, T):
-        r = _pow(S, L) - T
+        r = ipow(S, L) - T
         return 0.5 * np.sum(r.real**2 + r.imag**2, axis=-1)
 
     out = loop(

@@ -100,7 +100,8 @@ def scalar_step(z, phi, L: int, eta, penalty: Penalty | None = None) -> Array:
 
 @dataclass
 class ScalarResult:
-    """Outcome of :func:`run_scalar`; ``z`` has shape (…, d), other fields the batch shape."""
+    """Outcome of :func:`run_scalar` (and of :func:`linres.normal.run_normal`, with complex ``z``);
+    ``z`` has shape (…, d), other fields the batch shape."""
 
     z: Array
     loss: Array

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validate import Array, as_float_array, check_depth, check_layers, check_positive
+from .._validate import Array, as_float_array, check_depth, check_layers, check_positive, check_spectrum
 from ..model import grad as _grad
 from ..penalties import OrthogonalityPenalty, Penalty, WeightDecay
 
@@ -56,13 +56,6 @@ def plateau(spectrum) -> Array:
     phi = as_float_array(spectrum, "spectrum")
     neg = np.minimum(phi, 0.0)
     return 0.5 * np.sum(neg * neg, axis=-1)
-
-
-def _spectrum(spectrum) -> Array:
-    phi = as_float_array(spectrum, "spectrum")
-    if phi.ndim < 1 or phi.shape[-1] < 1:
-        raise ValueError("spectrum must have shape (..., d) with d >= 1")
-    return phi
 
 
 def penalty_constant(penalty: Penalty | None) -> float:
@@ -95,7 +88,7 @@ def odd_depth_max_step(spectrum, penalty: Penalty | None = None) -> Array:
 
     Under η_t ≤ this value, every negative eigen-coordinate stays in [0, 1].
     """
-    phi = _spectrum(spectrum)
+    phi = check_spectrum(spectrum, "spectrum")
     lam = np.max(np.maximum(-phi, 0.0), axis=-1)
     k = penalty_constant(penalty)
     step = 1.0 / (1.0 + lam)
@@ -111,7 +104,7 @@ def plateau_guaranteed(L: int, eta, spectrum, penalty: Penalty | None = None) ->
     ``eta`` broadcasts against the batch shape of ``spectrum``.
     """
     L = check_depth(L)
-    phi = _spectrum(spectrum)
+    phi = check_spectrum(spectrum, "spectrum")
     eta = as_float_array(eta, "eta")
     if np.any(eta <= 0):
         raise ValueError("step sizes eta must be > 0")
@@ -151,7 +144,7 @@ def saddle_point(spectrum, L: int) -> Array:
     r"""z*_j = φ_j^{1/L} for φ_j > 0 and 0 otherwise: the point plain GD from I tends
     to on the invariant set (the layers U diag(z*) Uᵀ). For L ≥ 2 it is a critical
     point of ℓ with ℓ = :func:`plateau`."""
-    phi = _spectrum(spectrum)
+    phi = check_spectrum(spectrum, "spectrum")
     L = check_depth(L)
     return np.where(phi > 0, np.abs(phi) ** (1.0 / L), 0.0)
 
@@ -167,7 +160,7 @@ def saddle_min_curvature(spectrum, L: int) -> Array:
     For L ≥ 3 it is negative iff some negative eigenvalue is larger in magnitude than
     some positive one; the unstable direction couples Θ_1 and Θ_L through u and v.
     """
-    phi = _spectrum(spectrum)
+    phi = check_spectrum(spectrum, "spectrum")
     L = check_depth(L)
     if L == 1:
         raise ValueError("for L = 1 the loss is convex and z* is not a critical point")
@@ -213,7 +206,7 @@ def flow_limit(spectrum, L: int, penalty: Penalty | None = None, *, grid: int = 
     Raises ``ValueError`` if h has no sign change in the search interval (the penalty
     is then outside the class the book studies).
     """
-    phi = _spectrum(spectrum)
+    phi = check_spectrum(spectrum, "spectrum")
     L = check_depth(L)
     if penalty is not None and not isinstance(penalty, Penalty):
         raise TypeError("penalty must provide value(), grad() and scalar_grad()")
@@ -246,7 +239,7 @@ def flow_limit(spectrum, L: int, penalty: Penalty | None = None, *, grid: int = 
 def flow_limit_loss(spectrum, L: int, penalty: Penalty | None = None) -> Array:
     r"""ℓ at :func:`flow_limit`: ½ Σ_j (z*_j^L − φ_j)². Without a penalty this is
     :func:`plateau` (the flow stops at z* = 0 on every negative eigenvalue)."""
-    phi = _spectrum(spectrum)
+    phi = check_spectrum(spectrum, "spectrum")
     z = flow_limit(phi, L, penalty)
     r = z**L - phi
     return 0.5 * np.sum(r * r, axis=-1)
@@ -266,7 +259,7 @@ def stall_min_curvature(spectrum, L: int, penalty: Penalty | None = None, *, h: 
     Negative: the stall point is a strict saddle of F, so perturbations of the
     invariant set grow. Positive: a strict local minimum of F.
     """
-    phi = _spectrum(spectrum)
+    phi = check_spectrum(spectrum, "spectrum")
     if phi.ndim != 1:
         raise ValueError("stall_min_curvature takes one spectrum, shape (d,)")
     L = check_depth(L)

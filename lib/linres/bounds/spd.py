@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validate import Array, as_float_array, check_depth, check_positive
+from .._validate import Array, as_float_array, check_depth, check_positive, check_spectrum
 
 __all__ = [
     "scale",
@@ -40,19 +40,9 @@ __all__ = [
 ]
 
 
-def _spectrum(phi) -> Array:
-    """Eigenvalues of shape (..., d), all finite and > 0 (Φ positive definite)."""
-    p = as_float_array(phi, "phi")
-    if p.ndim < 1 or p.shape[-1] < 1:
-        raise ValueError("phi must have shape (..., d) with d >= 1: the eigenvalues of Φ per problem")
-    if np.any(p <= 0):
-        raise ValueError("phi must be positive (Φ symmetric positive definite); got an eigenvalue <= 0")
-    return p
-
-
 def scale(phi) -> tuple[Array, Array]:
     """(M, m) = (max(1, λ_max), min(1, λ_min)) per problem (shape ``phi.shape[:-1]``)."""
-    p = _spectrum(phi)
+    p = check_spectrum(phi, positive=True)
     return np.maximum(1.0, p.max(axis=-1)), np.minimum(1.0, p.min(axis=-1))
 
 
@@ -95,7 +85,7 @@ def contraction(phi, L: int, eta=None) -> Array:
 
     ``eta`` defaults to :func:`proved_step`; it must not exceed :func:`max_step`.
     """
-    p = _spectrum(phi)
+    p = check_spectrum(phi, positive=True)
     L = check_depth(L)
     e = _eta(p, L, eta)
     rho = np.minimum(1.0, p) ** (2.0 - 2.0 / L)
@@ -107,7 +97,7 @@ def residual_coefficients(phi, L: int) -> Array:
 
     Both are ≤ M ln(M/m); for φ_j > 1, a_j ≤ φ_j ln φ_j.
     """
-    p = _spectrum(phi)
+    p = check_spectrum(phi, positive=True)
     L = check_depth(L)
     root = p ** (1.0 / L)
     above = L * root ** (L - 1) * np.expm1(np.log(p) / L)
@@ -129,7 +119,7 @@ def flow_loss_bound(phi, L: int, tau) -> Array:
 
     Since q_j = 1 − ηLρ_j ≤ exp(−ηLρ_j), :func:`loss_bound` at step t is at most this at τ = ηt.
     """
-    p = _spectrum(phi)
+    p = check_spectrum(phi, positive=True)
     L = check_depth(L)
     a = residual_coefficients(p, L)
     rho = np.minimum(1.0, p) ** (2.0 - 2.0 / L)
@@ -145,7 +135,7 @@ def iterations_bound(phi, eps: float) -> Array:
     At η = 1/(L M²) (:func:`proved_step`), GD from the identity has ℓ_T ≤ ε, for every depth L
     (book/spd.ipynb, Theorem ``thm-spd-bound``, part 4). The count does not depend on L.
     """
-    p = _spectrum(phi)
+    p = check_spectrum(phi, positive=True)
     eps = check_positive(eps, "eps")
     M, m = scale(p)
     d = p.shape[-1]
@@ -162,7 +152,7 @@ def sharp_iterations_bound(phi, L: int, eps: float, eta=None) -> Array:
     Valid for any 0 < η ≤ :func:`max_step` (default :func:`proved_step`); never larger than
     :func:`iterations_bound` at the proved step.
     """
-    p = _spectrum(phi)
+    p = check_spectrum(phi, positive=True)
     L = check_depth(L)
     eps = check_positive(eps, "eps")
     a2 = residual_coefficients(p, L) ** 2
@@ -195,7 +185,7 @@ def local_rate(phi, L: int, eta) -> Array:
 
     Close to the optimum, |z_t − z*_j| shrinks by this factor per step (any η).
     """
-    p = _spectrum(phi)
+    p = check_spectrum(phi, positive=True)
     L = check_depth(L)
     e = as_float_array(eta, "step size eta")
     if np.any(e <= 0):
@@ -207,7 +197,7 @@ def epsilon_slope(phi, L: int, eta) -> Array:
     r"""Predicted dT/d ln(1/ε) for small ε: 1/(−2 ln r), r = the largest :func:`local_rate`
     over the eigenvalues φ_j ≠ 1 (the loss is a sum of squares of residuals that shrink by r_j).
     """
-    p = _spectrum(phi)
+    p = check_spectrum(phi, positive=True)
     r = np.where(p != 1.0, local_rate(p, L, eta), 0.0).max(axis=-1)
     if np.any(r >= 1):
         raise ValueError("the fixed point is not attracting at this step size (local rate >= 1)")
@@ -247,7 +237,7 @@ class OvershootMonitor:
     """
 
     def __init__(self, phi, L: int):
-        p = _spectrum(phi)
+        p = check_spectrum(phi, positive=True)
         L = check_depth(L)
         self.batch_shape = p.shape[:-1]
         flat = p.reshape(-1, p.shape[-1])
