@@ -1,0 +1,44 @@
+r"""Helpers for the book's pages: numbers quoted in the prose.
+
+A measured number in a markdown cell is glued from the cell that measures it
+(MyST-NB ``glue``), never typed. :func:`glue` stores the number already formatted, at
+a precision that rounding cannot change (see CONTRIBUTING.md), so that the stored
+output that nbval compares is exactly the text the reader sees.
+
+In a markdown cell: ``{glue:text}`name```.
+"""
+from __future__ import annotations
+
+__all__ = ["glue", "Quoted"]
+
+
+class Quoted:
+    """A formatted value whose text representation is the formatted text (no quotes)."""
+
+    def __init__(self, text: str):
+        if not isinstance(text, str):
+            raise TypeError(f"text must be a str; got {type(text).__name__}")
+        self.text = text
+
+    def __repr__(self) -> str:
+        return self.text
+
+    def _repr_markdown_(self) -> str:
+        return self.text
+
+
+def glue(name: str, value, fmt: str = "") -> Quoted:
+    """Glue ``format(value, fmt)`` under ``name`` for ``{glue:text}`name``` in the prose.
+
+    >>> glue("steps", 1234.0, ",.0f").text  # doctest: +SKIP
+    '1,234'
+    """
+    if not (isinstance(name, str) and name.replace("_", "").replace("-", "").isalnum()):
+        raise ValueError(f"name must be a non-empty identifier-like string; got {name!r}")
+    if not isinstance(fmt, str):
+        raise TypeError(f"fmt must be a format spec string; got {fmt!r}")
+    q = Quoted(value if isinstance(value, str) and not fmt else format(value, fmt))
+    from myst_nb import glue as _glue
+
+    _glue(name, q, display=False)
+    return q
