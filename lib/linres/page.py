@@ -27,11 +27,11 @@ class Quoted:
         return self.text
 
 
-def glue(name: str, value, fmt: str = "") -> Quoted:
+def glue(name: str, value, fmt: str = "") -> None:
     """Glue ``format(value, fmt)`` under ``name`` for ``{glue:text}`name``` in the prose.
 
-    >>> glue("steps", 1234.0, ",.0f").text  # doctest: +SKIP
-    '1,234'
+    The stored text is ``format(value, fmt)``: ``glue("steps", 1234.0, ",.0f")`` shows
+    ``1,234``.
     """
     if not (isinstance(name, str) and name.replace("_", "").replace("-", "").isalnum()):
         raise ValueError(f"name must be a non-empty identifier-like string; got {name!r}")
@@ -41,4 +41,3 @@ def glue(name: str, value, fmt: str = "") -> Quoted:
     from myst_nb import glue as _glue
 
     _glue(name, q, display=False)
-    return q

@@ -146,7 +146,7 @@ class Explorer:
     y_scale: str = "log"
     x_math: str = ""
     y_math: str = ""
-    points: int = 24
+    points: int = 20
     height: int = 280
     extra: dict = field(default_factory=dict)
 
@@ -239,8 +239,8 @@ def _axis(kind: str):
 def static(explorer: Explorer) -> StaticExplore:
     """Compute every frame of ``explorer`` and return the Vega-Lite figure.
 
-    Rows are stored as CSV (frame index, series index, x, y) rounded to 4 significant
-    digits; the page filters them by the controls' values. Axes are fitted to the
+    Rows are stored as CSV (frame index, series index, x, y), x rounded to 4 and y to 3
+    significant digits; the page filters them by the controls' values. Axes are fitted to the
     filtered rows, so each frame fills the plot.
     """
     import altair as alt
@@ -262,7 +262,7 @@ def static(explorer: Explorer) -> StaticExplore:
                 kinds.append(s.kind)
             j = names.index(s.name)
             x, y = _sample(s, explorer.points, log_x, log_y)
-            rows.extend(f"{k},{j},{a:.4g},{b:.4g}" for a, b in zip(x, y))
+            rows.extend(f"{k},{j},{a:.4g},{b:.3g}" for a, b in zip(x, y))
         n_frames += 1
 
     params, terms, stride = [], [], 1
