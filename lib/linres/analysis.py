@@ -20,7 +20,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["first_crossing", "PowerFit", "fit_power", "r_squared", "binned_mean", "binned_median"]
+__all__ = ["first_crossing", "PowerFit", "fit_power", "r_squared", "binned_mean", "binned_median", "hessian"]
 
 Array = np.ndarray
 
@@ -183,3 +183,39 @@ def binned_median(x, y, values, x_edges, y_edges) -> Array:
     for a, b in zip(starts, np.r_[starts[1:], key.size]):
         out.flat[key[a]] = np.median(vs[a:b])
     return out
+
+
+def hessian(f, x, h: float = 1e-5) -> Array:
+    r"""Central-difference Hessian of a scalar function ``f`` at the point ``x`` (any shape,
+    flattened): :math:`H_{ij} \approx [f(x+he_i+he_j) - f(x+he_i-he_j) - f(x-he_i+he_j)
+    + f(x-he_i-he_j)]/(4h^2)`, symmetrised. The error is :math:`O(h^2)` plus rounding
+    :math:`O(\epsilon_{\text{mach}}|f|/h^2)`.
+
+    >>> H = hessian(lambda v: v[0] ** 2 + 3 * v[0] * v[1], [1.0, 2.0])
+    >>> np.allclose(H, [[2.0, 3.0], [3.0, 0.0]], atol=1e-6)
+    True
+    """
+    if not callable(f):
+        raise TypeError("f must be callable")
+    x0 = np.asarray(x)
+    if np.iscomplexobj(x0) or not np.issubdtype(x0.dtype, np.number):
+        raise TypeError(f"x must be a real array; got dtype {x0.dtype}")
+    x0 = x0.astype(float)
+    if x0.size == 0 or not np.all(np.isfinite(x0)):
+        raise ValueError("x must be a non-empty array of finite numbers")
+    if isinstance(h, bool) or not isinstance(h, (int, float)) or not (0 < h < 1):
+        raise ValueError(f"h must be a step in (0, 1); got {h!r}")
+    flat = x0.ravel()
+    n = flat.size
+
+    def at(i, si, j, sj):
+        y = flat.copy()
+        y[i] += si * h
+        y[j] += sj * h
+        return float(f(y.reshape(x0.shape)))
+
+    H = np.empty((n, n))
+    for i in range(n):
+        for j in range(i, n):
+            H[i, j] = H[j, i] = (at(i, 1, j, 1) - at(i, 1, j, -1) - at(i, -1, j, 1) + at(i, -1, j, -1)) / (4 * h * h)
+    return H
