@@ -78,8 +78,8 @@ def figure(nrows: int = 1, ncols: int = 1, *, height: float | None = None, **sub
 
     >>> import matplotlib; matplotlib.use("Agg")
     >>> fig, (a, b) = figure(1, 2)
-    >>> tuple(round(v, 2) for v in fig.get_size_inches())
-    (6.8, 2.7)
+    >>> [float(round(v, 2)) for v in fig.get_size_inches()]
+    [6.8, 2.7]
     """
     import matplotlib.pyplot as plt
 
