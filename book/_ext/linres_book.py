@@ -68,17 +68,23 @@ def _is_thebe(script) -> bool:
 def _proof_titles(app, doctree):
     for node in doctree.findall(nodes.admonition):
         classes = node.get("classes", [])
-        if "proof" not in classes or "dropdown" not in classes:
+        if "proof" not in classes or (node.children and isinstance(node.children[0], nodes.title)):
             continue
-        if node.children and isinstance(node.children[0], nodes.title):
-            continue
-        # sphinx-proof starts the first paragraph with "Proof. ": the title says it now.
+        # sphinx-proof starts the first paragraph with "Proof. ": a folded proof says it
+        # in its title; an open one sets it in italics, as a paper does.
         first = node.children[0] if node.children else None
         if isinstance(first, nodes.paragraph) and first.children and isinstance(first.children[0], nodes.Text):
             text = first.children[0]
             if text.astext().startswith("Proof. "):
-                first.replace(text, nodes.Text(text.astext()[len("Proof. "):]))
-        node.insert(0, nodes.title("", "Proof"))
+                rest = nodes.Text(text.astext()[len("Proof. "):])
+                if "dropdown" in classes:
+                    first.replace(text, rest)
+                else:
+                    first.replace(text, rest)
+                    first.insert(0, nodes.Text(" "))
+                    first.insert(0, nodes.emphasis("", "Proof."))
+        if "dropdown" in classes:
+            node.insert(0, nodes.title("", "Proof"))
 
 
 def setup(app):
