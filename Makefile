@@ -73,7 +73,7 @@ $(LAB_STAMP): $(STAMP) requirements-lab.txt
 	touch $@
 
 lab: $(LAB_STAMP)
-	$(BIN)/jupyter lab book/
+	$(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) book/
 
 clean:
 	rm -rf _build
