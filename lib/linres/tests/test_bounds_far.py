@@ -308,3 +308,23 @@ def test_masked_penalty_leaves_the_invariant_set_and_escapes():
               max_steps=3000)
     assert res.loss < 0.1 * 0.5 * lam**2
     assert np.linalg.det(res.layers).min() < 0 or np.linalg.det(np.linalg.multi_dot(res.layers[::-1])) < 0
+
+
+def test_explore_recurrence_matches_run_scalar_and_frames_move():
+    from linres.explore import far_from_identity as ex
+
+    lam, L, eta = 0.5, 3, 0.1
+    for orth, P in ((False, WeightDecay), (True, OrthogonalityPenalty)):
+        got = ex.final_losses(lam, L, eta, 0.3, orth, steps=300)
+        ref = run_scalar(witness_spectrum(lam), L, eta, penalty=P(0.3), tol=1e-300, max_steps=300)
+        assert ref.steps == 300
+        np.testing.assert_allclose(got, ref.loss, rtol=1e-12)
+    assert np.isnan(ex.final_losses(1.0, 2, 5.0, 0.0, False, steps=50))  # a diverging step
+    base = ex.EXPLORER.defaults
+    y0 = np.concatenate([s.y for s in ex.frame(**base).series])
+    for c in ex.EXPLORER.controls:
+        for v in (c.values[0], c.values[-1]):
+            if v == base[c.name]:
+                continue
+            y = np.concatenate([s.y for s in ex.frame(**{**base, c.name: v}).series])
+            assert not np.allclose(y, y0, equal_nan=True), (c.name, v)
