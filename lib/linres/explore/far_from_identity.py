@@ -27,7 +27,7 @@ KAPPAS = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0, 1.5, 2.0)
 #: Steps of every run.
 STEPS = 2000
 _LAMS = (0.1, 0.2, 0.3, 0.5, 0.7, 1.0, 1.5, 2.0)
-_DEPTHS = (2, 3, 4, 5, 6, 7)
+_DEPTHS = (2, 3, 4, 5)
 _ETA_L = (0.1, 0.2, 0.4, 0.6, 0.8, 1.2, 1.8, 2.4)
 _PENALTIES = (("weight decay", WeightDecay), ("orthogonality", OrthogonalityPenalty))
 
