@@ -71,8 +71,8 @@ def frame(lam: float = 0.5, L: int = 3, eta_L: float = 0.4) -> Frame:
     tab = _table(int(L), lams, etas)
     i, j = lams.index(lam), etas.index(eta_L)
     kap = np.asarray(KAPPAS)
-    series = [Series(f"{name}, loss after {STEPS:,} steps", kap, tab[name][i, j]) for name, _ in _PENALTIES]
-    series.append(Series("plateau bound λ²/2", kap[[0, -1]], np.full(2, 0.5 * lam**2), kind="bound"))
+    series = [Series(name, kap, tab[name][i, j]) for name, _ in _PENALTIES]
+    series.append(Series("bound λ²/2", kap[[0, -1]], np.full(2, 0.5 * lam**2), kind="bound"))
     eta = eta_L / L
     r = eta * (1 + lam)
     if L % 2 == 0:
@@ -93,7 +93,7 @@ EXPLORER = Explorer(
         Control("eta_L", "ηL", r"\eta L", _ETA_L, default=0.4),
     ),
     x_title="penalty strength κ",
-    y_title="final loss",
+    y_title="loss after 2,000 steps",
     x_math=r"penalty strength $\kappa$",
     y_math=r"loss after 2,000 steps",
     x_scale="linear",
