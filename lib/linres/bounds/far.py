@@ -228,7 +228,7 @@ def critical_loss_bounds(L: int, eta, t) -> tuple[Array, Array]:
 
     >>> lo, hi = critical_loss_bounds(3, 0.1, [0, 10])
     >>> [round(float(v), 4) for v in (*lo, *hi)]
-    [0.5, 0.0625, 0.5, 0.125]
+    [0.5, 0.0185, 0.5, 0.0447]
     """
     L = check_depth(L)
     if L < 2:
