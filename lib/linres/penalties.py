@@ -24,7 +24,7 @@ import numpy as np
 
 from ._validate import Array, check_nonnegative
 
-__all__ = ["Penalty", "WeightDecay", "OrthogonalityPenalty"]
+__all__ = ["Penalty", "WeightDecay", "OrthogonalityPenalty", "MaskedWeightDecay"]
 
 
 @runtime_checkable
@@ -82,3 +82,63 @@ class OrthogonalityPenalty:
 
     def scalar_grad(self, z: Array) -> Array:
         return self.kappa * z * (z * z - 1.0)
+
+
+@dataclass(frozen=True, eq=False)
+class MaskedWeightDecay:
+    r"""A pull toward I that is *not* conjugation-invariant: ψ(Θ) = (κ/2)‖M∘(Θ − I)‖_F².
+
+    ``mask`` is a fixed d×d real matrix M and ∘ the entrywise product, so
+    ∇ψ(Θ) = κ M∘M∘(Θ − I). With M the all-ones matrix this is :class:`WeightDecay`;
+    any other M weighs the entries unequally, and a non-symmetric M makes ∇ψ of a
+    symmetric layer non-symmetric. Such a penalty is outside the class of the book's
+    invariance lemma (book/far_from_identity.ipynb): the layers leave the invariant set
+    at the first step, so there is no scalar reduction and :meth:`scalar_grad` refuses.
+    Run it with ``linres.run(penalized_gd(eta, MaskedWeightDecay(kappa, M)), ...)``
+    (the numpy update loop; the compiled kernels know only the invariant penalties).
+
+    >>> import numpy as np
+    >>> pen = MaskedWeightDecay(0.5, [[1.0, 2.0], [0.0, 1.0]])
+    >>> layers = np.stack([np.eye(2) + 1.0])          # one layer, Θ − I = all ones
+    >>> pen.grad(layers)[0].tolist()
+    [[0.5, 2.0], [0.0, 0.5]]
+    >>> float(pen.value(layers))
+    1.5
+    """
+
+    kappa: float
+    mask: Array
+
+    def __post_init__(self):
+        object.__setattr__(self, "kappa", check_nonnegative(self.kappa, "kappa"))
+        m = np.asarray(self.mask)
+        if np.iscomplexobj(m) or not np.issubdtype(m.dtype, np.number) or m.dtype == bool:
+            raise TypeError(f"mask must be a real d×d matrix; got dtype {m.dtype}")
+        m = m.astype(np.float64)
+        if m.ndim != 2 or m.shape[0] != m.shape[1] or m.shape[0] < 1:
+            raise ValueError(f"mask must be a square d×d matrix with d >= 1; got shape {m.shape}")
+        if not np.all(np.isfinite(m)):
+            raise ValueError("mask has non-finite entries (NaN or inf)")
+        m.setflags(write=False)
+        object.__setattr__(self, "mask", m)
+
+    def _dev(self, layers: Array) -> Array:
+        layers = np.asarray(layers)
+        if layers.ndim < 3 or layers.shape[-2:] != self.mask.shape:
+            raise ValueError(f"layers must have shape (..., L, {self.mask.shape[0]}, {self.mask.shape[0]}) "
+                             f"to match the mask; got {layers.shape}")
+        return layers - np.eye(self.mask.shape[0])
+
+    def value(self, layers: Array) -> Array:
+        dev = self.mask * self._dev(layers)
+        return 0.5 * self.kappa * np.einsum("...lij,...lij->...", dev, dev)
+
+    def grad(self, layers: Array) -> Array:
+        return self.kappa * (self.mask * self.mask) * self._dev(layers)
+
+    def scalar_grad(self, z: Array) -> Array:
+        raise TypeError("MaskedWeightDecay is not conjugation-invariant, so the scalar reduction "
+                        "(run_scalar, scalar_step) does not apply; use linres.run with penalized_gd")
+
+    def __repr__(self) -> str:
+        return f"MaskedWeightDecay(kappa={self.kappa!r}, mask={self.mask.shape[0]}x{self.mask.shape[0]})"

@@ -20,13 +20,19 @@ p'(z) = κz(z² − 1) (:class:`~linres.penalties.OrthogonalityPenalty`).
 
 The functions below are the chapter's proved step-size conditions, fixed points and
 rates, each citing the statement it implements. They are the book's own [ours].
+
+Signature convention: the problem first (λ, or the distance c), then the depth ``L``,
+then the step ``eta``, then the time ``t`` or the tolerance ``eps``; keyword options
+(``penalty``, ``d``) last. Every function refuses complex, non-finite or out-of-range
+input with a TypeError or ValueError that names the argument.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from .._validate import Array, as_float_array, check_depth, check_positive
-from ..model import grad
+from ..analysis import hessian
+from ..model import loss
 from ..penalties import OrthogonalityPenalty, WeightDecay
 
 __all__ = [
@@ -35,7 +41,7 @@ __all__ = [
     "monotone_step",
     "penalized_fixed_point",
     "penalized_plateau",
-    "subcritical_steps",
+    "iteration_bound",
     "critical_loss_bounds",
     "jump_step",
     "plateau_layers",
@@ -44,8 +50,16 @@ __all__ = [
 ]
 
 
+def _real(x, name: str) -> Array:
+    """A real float64 array: complex, boolean and non-numeric input refused by name."""
+    a = np.asarray(x)
+    if np.iscomplexobj(a) or a.dtype == bool or not np.issubdtype(a.dtype, np.number):
+        raise TypeError(f"{name} must be a real number or array; got dtype {a.dtype}")
+    return as_float_array(a, name)
+
+
 def _lam(lam, name: str = "lam") -> Array:
-    a = as_float_array(lam, name)
+    a = _real(lam, name)
     if np.any(a <= 0):
         raise ValueError(f"{name} must be > 0 (the witness has eigenvalue -{name} < 0); got {lam!r}")
     return a
@@ -60,7 +74,7 @@ def _kind(penalty) -> tuple[str, float]:
     if isinstance(penalty, OrthogonalityPenalty):
         return "orth", float(penalty.kappa)
     raise TypeError(
-        "this bound is proved for penalty=None, WeightDecay or OrthogonalityPenalty only; "
+        "penalty: this bound is proved for penalty=None, WeightDecay or OrthogonalityPenalty only; "
         f"got {type(penalty).__name__}"
     )
 
@@ -88,8 +102,19 @@ def safe_step(lam, penalty=None) -> Array:
     - weight decay κ:      η(1 + λ) ≤ 1 and ηκ ≤ 1;
     - orthogonality κ:     η(1 + λ) ≤ 1 and 2ηκ ≤ 1.
 
-    (book/far_from_identity.ipynb; it implies the condition η(1 + λ + κ) < 1 of the
-    reference notes.) Returns 1 / max(1 + λ, κ) resp. 1 / max(1 + λ, 2κ).
+    (book/far_from_identity.ipynb.) Returns 1 / max(1 + λ, κ) resp. 1 / max(1 + λ, 2κ).
+
+    Relation with the guess η(1 + λ + κ) < 1: with c = 1 (weight decay) or c = 2
+    (orthogonality), the condition is η·max(1 + λ, cκ) ≤ 1, so it *follows from*
+    η(1 + λ + cκ) ≤ 1. For weight decay (c = 1) it is therefore weaker than the guess,
+    and strictly so: λ → 0, κ = 1, η = 1 meets it with η(1 + λ + κ) → 2. It does *not*
+    imply the guess. For the orthogonality penalty the two are not comparable:
+    λ = 0.1, κ = 10, η = 0.08 has η(1 + λ + κ) = 0.888 < 1 but 2ηκ = 1.6 > 1.
+
+    >>> float(safe_step(1.0))
+    0.5
+    >>> float(safe_step(0.1, OrthogonalityPenalty(10.0)))
+    0.05
     """
     lam = _lam(lam)
     kind, kappa = _kind(penalty)
@@ -163,7 +188,7 @@ def penalized_plateau(lam, L: int, penalty=None) -> Array:
     return 0.5 * (z**L + lam) ** 2
 
 
-def subcritical_steps(c, L: int, eta, eps: float) -> Array:
+def iteration_bound(c, L: int, eta, eps: float) -> Array:
     r"""Steps after which plain GD on Φ_c = I − c uuᵀ, 0 ≤ c < 1, has ℓ_t ≤ ε.
 
     (book/far_from_identity.ipynb, Proposition "Up to distance 1".) With φ = 1 − c,
@@ -174,13 +199,13 @@ def subcritical_steps(c, L: int, eta, eps: float) -> Array:
     so ℓ_t ≤ ε once t ≥ ln(L²(1 − z*)²/(2ε)) / (2 ln(1/ρ)). Returns that count,
     rounded up (0 when the start is already within ε).
     """
-    c = as_float_array(c, "c")
+    c = _real(c, "c")
     if np.any((c < 0) | (c >= 1)):
-        raise ValueError("the linear rate needs 0 <= c < 1 (distance below 1)")
+        raise ValueError("c: the linear rate needs 0 <= c < 1 (distance below 1)")
     L = check_depth(L)
-    eta = as_float_array(eta, "step size eta")
+    eta = _real(eta, "step size eta")
     if np.any(eta <= 0) or np.any(eta > 1.0 / L):
-        raise ValueError(f"the proposition needs 0 < eta <= 1/L = {1.0 / L:g}")
+        raise ValueError(f"step size eta: the proposition needs 0 < eta <= 1/L = {1.0 / L:g}")
     eps = check_positive(eps, "eps")
     phi = 1.0 - c
     zstar = phi ** (1.0 / L)
@@ -191,7 +216,7 @@ def subcritical_steps(c, L: int, eta, eps: float) -> Array:
     return np.where(start <= eps, 0.0, np.ceil(t))
 
 
-def critical_loss_bounds(t, L: int, eta) -> tuple[Array, Array]:
+def critical_loss_bounds(L: int, eta, t) -> tuple[Array, Array]:
     r"""Two-sided sublinear bounds at distance exactly 1 (Φ_1 = I − uuᵀ, singular).
 
     (book/far_from_identity.ipynb, Proposition "Up to distance 1", part 2.) With
@@ -200,17 +225,23 @@ def critical_loss_bounds(t, L: int, eta) -> tuple[Array, Array]:
     .. math::  ½(1 + 2mηt)^{−L/(L−1)} ≤ ℓ_t ≤ ½(1 + mηt)^{−L/(L−1)}.
 
     Returns (lower, upper), shaped like ``t``.
+
+    >>> lo, hi = critical_loss_bounds(3, 0.1, [0, 10])
+    >>> [round(float(v), 4) for v in (*lo, *hi)]
+    [0.5, 0.0185, 0.5, 0.0447]
     """
-    t = as_float_array(t, "t")
-    if np.any(t < 0):
-        raise ValueError("t must be >= 0")
     L = check_depth(L)
     if L < 2:
-        raise ValueError("the proposition needs L >= 2")
+        raise ValueError("depth L: the proposition needs L >= 2")
+    if np.iscomplexobj(np.asarray(eta)):
+        raise TypeError("step size eta must be a real number")
     eta = check_positive(eta, "step size eta")
     m = 2 * L - 2
     if eta > 1.0 / (2 * m):
-        raise ValueError(f"the lower bound needs eta <= 1/(4L - 4) = {1.0 / (2 * m):g}")
+        raise ValueError(f"step size eta: the lower bound needs eta <= 1/(4L - 4) = {1.0 / (2 * m):g}")
+    t = _real(t, "t")
+    if np.any(t < 0):
+        raise ValueError("t must be >= 0")
     p = -L / (L - 1)
     return 0.5 * (1.0 + 2 * m * eta * t) ** p, 0.5 * (1.0 + m * eta * t) ** p
 
@@ -249,32 +280,24 @@ def plateau_layers(lam: float, L: int, penalty=None, d: int = 2) -> Array:
     return np.repeat(theta[None], L, axis=0)
 
 
-def plateau_hessian(lam: float, L: int, penalty=None, d: int = 2, h: float = 1e-6) -> Array:
+def plateau_hessian(lam: float, L: int, penalty=None, d: int = 2, h: float = 2e-5) -> Array:
     r"""Hessian of ℓ + Σ_i ψ(Θ_i) at :func:`plateau_layers`, over all L·d² layer entries.
 
-    Computed by central differences of the exact gradient (``linres.grad`` and
-    ``penalty.grad``), then symmetrized: entries are accurate to about 1e-9. Within the
-    invariant set (all layers moving together along e₁e₁ᵀ) the curvature per unit
-    length is F'(z*), with F(z) = z^{L−1}(z^L + λ) + p'(z); the other directions are
-    what the theorem does not speak about. Shape (L·d², L·d²).
+    Computed by :func:`linres.analysis.hessian` (central second differences of the
+    objective ``linres.loss`` + ``penalty.value``); with h = 2e-5 the entries are accurate
+    to about 1e-6. Within the invariant set (all layers moving together along e₁e₁ᵀ) the
+    curvature per unit length is F'(z*), with F(z) = z^{L−1}(z^L + λ) + p'(z); the other
+    directions are what the theorem does not speak about. Shape (L·d², L·d²).
     """
     w = plateau_layers(lam, L, penalty, d)
     phi = np.eye(w.shape[-1])
     phi[0, 0] = -float(lam)
-    h = check_positive(h, "h")
 
-    def g(x):
-        out = grad(x, phi)
-        return out if penalty is None else out + penalty.grad(x)
+    def objective(x):
+        val = loss(x, phi)
+        return val if penalty is None else val + penalty.value(x)
 
-    n = w.size
-    hess = np.empty((n, n))
-    for k in range(n):
-        e = np.zeros(n)
-        e[k] = h
-        e = e.reshape(w.shape)
-        hess[:, k] = (g(w + e) - g(w - e)).ravel() / (2.0 * h)
-    return 0.5 * (hess + hess.T)
+    return hessian(objective, w, h=h)
 
 
 def plateau_growth_factor(lam: float, L: int, eta: float, penalty=None, d: int = 2) -> float:
