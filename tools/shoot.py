@@ -45,7 +45,7 @@ def main(pages: list[str]) -> None:
                 msgs = []
                 page.on("console", lambda m: msgs.append(f"{m.type}: {m.text}"))
                 page.on("pageerror", lambda e: msgs.append(f"pageerror: {e}"))
-                page.goto(f"{base}/{name}.html", wait_until="networkidle")
+                page.goto(f"{base}/{name}.html", wait_until="networkidle", timeout=180000)
                 page.wait_for_timeout(1500)
                 out = SHOTS / f"{name.replace('/', '_')}-{width}.png"
                 page.screenshot(path=str(out), full_page=True)
