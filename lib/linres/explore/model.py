@@ -37,7 +37,8 @@ TOL, MAX_STEPS = 1e-10, 2000
 
 _DEPTHS = (1, 2, 3, 4, 8, 16, 32, 64)
 _DELTAS = (0.05, 0.1, 0.25, 0.5, 1.0, 1.5, 2.0, 2.5)
-_ETA_L = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
+# Not evenly spaced (small steps matter): the page shows a menu, as for L and δ.
+_ETA_L = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.65, 0.8)
 
 
 def _check(name, value):
@@ -79,7 +80,7 @@ def frame(L: int = 8, delta: float = 0.5, eta_L: float = 0.5) -> Frame:
     phi = targets.near_identity(DIM, delta, np.random.default_rng(SEED))
     res = run(gd(eta_L / L), identity_layers(L, DIM), phi, tol=TOL, max_steps=MAX_STEPS)
     t_last = int(res.history_steps[-1])
-    series = [Series(f"GD from I (depth L = {L})", res.history_steps, res.history_loss)]
+    series = [Series("GD from I", res.history_steps, res.history_loss)]
 
     l0 = float(model_bounds.initial_loss(phi))
     t_ref = np.array([0, _ends_at(l0, 1.0 - eta_L, t_last)])
