@@ -84,13 +84,13 @@ def frame(L: int = 8, delta: float = 0.5, eta_L: float = 0.5) -> Frame:
 
     l0 = float(model_bounds.initial_loss(phi))
     t_ref = np.array([0, _ends_at(l0, 1.0 - eta_L, t_last)])
-    series.append(Series("depth 1 at the same ηL (exact)", t_ref,
+    series.append(Series("depth 1, same ηL", t_ref,
                          model_bounds.depth_one_loss(phi, eta_L, t_ref), kind="reference"))
 
     rho = _rate(delta, eta_L)
     if math.isfinite(rho) and 0 < rho < 1:
         t_b = np.array([0, _ends_at(l0, rho, t_last)])
-        series.append(Series("bound of Result 1", t_b, 0.5 * delta**2 * rho ** (2.0 * t_b),
+        series.append(Series("Result 1 bound", t_b, 0.5 * delta**2 * rho ** (2.0 * t_b),
                              kind="bound"))
     return Frame(tuple(series), note=f"{res.status} after {res.steps} steps")
 
