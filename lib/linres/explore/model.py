@@ -1,41 +1,115 @@
-r"""Explore of the setup chapter: the loss of GD from the identity on a random target.
+r"""Explore of the setup chapter: the loss of GD from the identity on one target.
 
-Controls: depth :math:`L`, distance :math:`\delta = \|\Phi - I\|_F`, step :math:`\eta L`.
+Controls (named in the chapter's Explore text): the depth :math:`L`, the distance
+:math:`\delta = \|\Phi - I\|_F` of the target from the identity, and the step as
+:math:`\eta L`. The target is :math:`\Phi = I + \delta G/\|G\|_F` with one fixed
+Gaussian 4×4 matrix G (seed 0), so that moving δ moves the target along a ray.
+
+Each frame shows
+
+- the measured loss of gradient descent with step η = (ηL)/L from Θ_i = I;
+- a reference: the exact loss of depth one at the same ηL, (1 − ηL)^{2t} ℓ_0
+  (:func:`linres.bounds.model.depth_one_loss`); at L = 1 it is the measured curve;
+- where the hypotheses of the book's Result 1 theorem hold (small δ), its bound
+  ½ ρ^{2t} δ² with ρ = :func:`linres.bounds.near_identity.rate`.
 """
 from __future__ import annotations
+
+import functools
+import math
 
 import numpy as np
 
 from .. import targets
+from ..bounds import model as model_bounds
+from ..bounds import near_identity
 from ..model import identity_layers
 from ..train import run
 from ..updates import gd
 from . import Control, Explorer, Frame, Series
 
-__all__ = ["frame", "EXPLORER"]
+__all__ = ["frame", "EXPLORER", "DIM", "SEED", "TOL", "MAX_STEPS"]
+
+#: Width d of the target, seed of its random direction G.
+DIM, SEED = 4, 0
+#: The run stops when the loss is below TOL, or after MAX_STEPS steps.
+TOL, MAX_STEPS = 1e-10, 2000
+
+_DEPTHS = (1, 2, 3, 4, 8, 16, 32, 64)
+_DELTAS = (0.05, 0.1, 0.25, 0.5, 1.0, 1.5, 2.0, 2.5)
+# Not evenly spaced (small steps matter): the page shows a menu, as for L and δ.
+_ETA_L = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.65, 0.8)
+
+
+def _check(name, value):
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a real number; got {value!r}")
+    if not math.isfinite(float(value)):
+        raise ValueError(f"{name} must be finite; got {value!r}")
+
+
+def _ends_at(l0: float, factor: float, t_last: int) -> int:
+    """The step where l0·factor^{2t} falls below TOL, capped at t_last (and ≥ 1)."""
+    if factor <= 0 or l0 <= TOL:
+        return 1
+    if factor >= 1:
+        return max(1, t_last)
+    t = math.ceil(math.log(TOL / l0) / (2 * math.log(factor)))
+    return max(1, min(t, t_last))
+
+
+@functools.lru_cache(maxsize=None)
+def _rate(delta: float, eta_L: float) -> float:
+    # The theorem's rate depends on η and L through ηL only: evaluate it at L = 1.
+    return float(near_identity.rate(delta=delta, eta=eta_L, L=1))
 
 
 def frame(L: int = 8, delta: float = 0.5, eta_L: float = 0.5) -> Frame:
-    r"""Loss :math:`\ell(\Theta_t)` of GD with :math:`\eta = (\eta L)/L` from the identity,
-    on the target :math:`\Phi = I + \delta G/\|G\|_F` (d = 4, seed 0)."""
-    phi = targets.near_identity(4, delta, np.random.default_rng(0))
-    res = run(gd(eta_L / L), identity_layers(L, 4), phi, tol=1e-12, max_steps=3000)
-    return Frame((Series("loss of GD from I", res.history_steps, res.history_loss),),
-                 note=f"{res.status} after {res.steps} steps")
+    r"""One frame: the loss :math:`\ell(\Theta_t)` of GD with :math:`\eta = (\eta L)/L`
+    from the identity on :math:`\Phi = I + \delta G/\|G\|_F` (d = 4, seed 0), with the
+    depth-one reference and, where it applies, the bound of Result 1."""
+    if isinstance(L, bool) or not isinstance(L, (int, np.integer)) or L < 1:
+        raise ValueError(f"L must be an integer depth >= 1; got {L!r}")
+    _check("delta", delta)
+    _check("eta_L", eta_L)
+    if delta < 0:
+        raise ValueError(f"delta must be >= 0; got {delta!r}")
+    if not 0 < eta_L < 1:
+        raise ValueError(f"eta_L must lie in (0, 1); got {eta_L!r}")
+    L, delta, eta_L = int(L), float(delta), float(eta_L)
+    phi = targets.near_identity(DIM, delta, np.random.default_rng(SEED))
+    res = run(gd(eta_L / L), identity_layers(L, DIM), phi, tol=TOL, max_steps=MAX_STEPS)
+    t_last = int(res.history_steps[-1])
+    series = [Series("GD from I", res.history_steps, res.history_loss)]
+
+    l0 = float(model_bounds.initial_loss(phi))
+    t_ref = np.array([0, _ends_at(l0, 1.0 - eta_L, t_last)])
+    series.append(Series("depth 1, same ηL", t_ref,
+                         model_bounds.depth_one_loss(phi, eta_L, t_ref), kind="reference"))
+
+    rho = _rate(delta, eta_L)
+    if math.isfinite(rho) and 0 < rho < 1:
+        t_b = np.array([0, _ends_at(l0, rho, t_last)])
+        series.append(Series("Result 1 bound", t_b, 0.5 * delta**2 * rho ** (2.0 * t_b),
+                             kind="bound"))
+    return Frame(tuple(series), note=f"{res.status} after {res.steps} steps")
 
 
 EXPLORER = Explorer(
     name="model",
     frame=frame,
     controls=(
-        Control("L", "L", "L", (1, 2, 3, 4, 6, 8, 12, 16, 24, 32), default=8),
-        Control("delta", "δ", r"\delta", tuple(np.round(np.linspace(0.1, 1.5, 8), 2)), default=0.5),
-        Control("eta_L", "ηL", r"\eta L", (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8), default=0.5),
+        Control("L", "L", "L", _DEPTHS, default=8),
+        Control("delta", "δ", r"\delta", _DELTAS, default=0.5),
+        Control("eta_L", "ηL", r"\eta L", _ETA_L, default=0.5),
     ),
     x_title="step t",
     y_title="loss ℓ(Θₜ)",
     x_math=r"step $t$",
     y_math=r"loss $\ell(\Theta_t)$",
+    points=12,
     description="Loss of gradient descent from the identity against the step, on a log scale, "
-                "for the chosen depth, distance of the target from I and step size.",
+                "for the chosen depth L, distance δ of the target from I and step ηL; "
+                "a dotted grey line gives the exact loss of depth one at the same ηL, and a "
+                "dashed black line the bound of Result 1 where its hypotheses hold.",
 )
