@@ -131,3 +131,36 @@ def rotation(theta: float, d: int = 2, plane: tuple[int, int] = (0, 1)) -> Array
     r[i, i] = r[j, j] = c
     r[i, j], r[j, i] = -s, s
     return r
+
+
+# --- Appended for book/near_identity.ipynb (Result 1): the targets of its sweeps. -----------
+__all__.append("sweep_targets")
+
+
+def sweep_targets(d: int, delta: float, rng: np.random.Generator, n_random: int = 3) -> Array:
+    r"""Targets at Frobenius distance exactly ``delta`` from I, for a sweep at one distance.
+
+    Rows: ``n_random`` targets I + δG/‖G‖_F (G Gaussian, :func:`near_identity`), then
+    three structured ones: I − δuuᵀ (shrinks one direction: the slowest for GD from I),
+    I + δuuᵀ, and, for d ≥ 2, I + δK/‖K‖_F with K skew-symmetric (a near-rotation).
+    Shape (n_random + 2 + [d ≥ 2], d, d).
+
+    >>> t = sweep_targets(3, 0.1, np.random.default_rng(0), n_random=2)
+    >>> t.shape, bool(np.allclose(np.linalg.norm(t - np.eye(3), axis=(-2, -1)), 0.1))
+    ((5, 3, 3), True)
+    """
+    d, rng = _dim(d), _gen(rng)
+    if np.iscomplexobj(delta):
+        raise TypeError("delta must be real; got complex input")
+    delta = check_nonnegative(delta, "delta")
+    if isinstance(n_random, bool) or not isinstance(n_random, (int, np.integer)) or n_random < 0:
+        raise ValueError(f"n_random must be an integer >= 0; got {n_random!r}")
+    out = [near_identity(d, delta, rng) for _ in range(int(n_random))]
+    u = rng.standard_normal(d)
+    u /= np.linalg.norm(u)
+    out += [np.eye(d) - delta * np.outer(u, u), np.eye(d) + delta * np.outer(u, u)]
+    if d >= 2:
+        g = rng.standard_normal((d, d))
+        k = g - g.T
+        out.append(np.eye(d) + delta * k / np.linalg.norm(k))
+    return np.stack(out)

@@ -19,6 +19,12 @@ Gradient descent from Θ_i = I. If r ∈ (0, 1], ηL cosh(2r) ≤ 1, κ(r) > 0 a
 
 .. math::  ‖Θ_i(t) − I‖₂ ≤ r/L, \qquad ‖E_t‖_F ≤ (1 − ηLκ(r))^t δ .
 
+Every bound takes the problem first, then the depth, then the step, then t or ε:
+``loss_bound(delta, L, eta, t)``, ``iteration_bound(delta, L, eta, eps)``,
+``rate(delta, L, eta)``, ``radius(delta, L, eta)``. Depth and step enter only through ηL.
+The determinant floor ½σ_min(Φ)² used in the chapter is :func:`linres.bounds.beyond.det_floor`;
+the sweep targets are :func:`linres.targets.sweep_targets`.
+
 Both conclusions improve as r decreases, so :func:`radius` returns the smallest
 admissible r, and the other functions use it. With η ∝ 1/L nothing depends on L or d.
 
@@ -39,8 +45,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._validate import Array, as_float_array, check_nonnegative, check_pair, check_positive, check_target
-from ..targets import near_identity as _random_near_identity
+from .._validate import Array, check_pair
 
 __all__ = [
     "remainder_factor",
@@ -52,13 +57,11 @@ __all__ = [
     "error_bound",
     "loss_bound",
     "layer_bound",
-    "iterations_bound",
+    "iteration_bound",
     "COROLLARY",
     "Inequality",
     "step_inequalities",
     "sample_region",
-    "deficient_floor",
-    "sweep_targets",
 ]
 
 # The corollary stated in the chapter: δ ≤ 1/10 and ηL ≤ 1/2 ⇒ r = 1/3 is admissible and κ ≥ 0.44.
@@ -68,31 +71,69 @@ _GRID = 2000  # grid points for the first crossing in :func:`radius`
 _BISECT = 60
 
 
-def _eta_L(eta, L) -> Array:
-    e = as_float_array(eta, "step size eta")
-    n = as_float_array(L, "depth L")
+def _real(x, name: str) -> Array:
+    """A finite real float64 array; complex, boolean and non-numeric input refused."""
+    if isinstance(x, (bool, np.bool_)) or (isinstance(x, np.ndarray) and x.dtype == bool):
+        raise TypeError(f"{name} must be a real number or array; got a boolean")
+    if np.iscomplexobj(x):
+        raise TypeError(f"{name} must be real; got complex input")
+    a = np.asarray(x)
+    if a.dtype.kind not in "iuf":
+        raise TypeError(f"{name} must be a real number or array; got {x!r}")
+    a = a.astype(np.float64)
+    if not np.all(np.isfinite(a)):
+        raise ValueError(f"{name} must be finite (no NaN or inf)")
+    return a
+
+
+def _depth(L) -> int:
+    if isinstance(L, (bool, np.bool_)) or not isinstance(L, (int, np.integer)):
+        raise TypeError(f"depth L must be an integer >= 1; got {L!r}")
+    if L < 1:
+        raise ValueError(f"depth L must be an integer >= 1; got {L}")
+    return int(L)
+
+
+def _eta(eta) -> Array:
+    e = _real(eta, "step size eta")
     if np.any(e <= 0):
         raise ValueError("step size eta must be > 0")
-    if np.any(n < 1) or np.any(n != np.round(n)):
-        raise ValueError("depth L must be a positive integer")
-    return e * n
+    return e
+
+
+def _eta_L(L, eta) -> Array:
+    return _eta(eta) * _depth(L)
 
 
 def _delta(delta) -> Array:
-    d = as_float_array(delta, "delta")
+    d = _real(delta, "delta")
     if np.any(d < 0):
         raise ValueError("delta = ‖Φ − I‖_F must be >= 0")
     return d
+
+
+def _positive_scalar(x, name: str) -> float:
+    a = _real(x, name)
+    if a.ndim != 0 or a <= 0:
+        raise ValueError(f"{name} must be a number > 0; got {x!r}")
+    return float(a)
+
+
+def _scalar(a: Array):
+    return a[()] if np.ndim(a) == 0 else a
 
 
 def remainder_factor(x) -> Array:
     r"""φ(x) = (eˣ − 1 − x)/x for x ≥ 0, with φ(0) = 0; increasing, and φ(x) ≤ (x/2)eˣ.
 
     It bounds the higher-order terms of one gradient step (ingredient 3 above).
+
+    >>> float(remainder_factor(0.0)), round(float(remainder_factor(1.0)), 6)
+    (0.0, 0.718282)
     """
-    x = as_float_array(x, "x")
+    x = _real(x, "x")
     if np.any(x < 0):
-        raise ValueError("remainder_factor is defined here for x >= 0")
+        raise ValueError("x must be >= 0 (remainder_factor is defined here for x >= 0)")
     return _phi(x)
 
 
@@ -105,18 +146,26 @@ def _phi(x):
         return np.where(x > 1e-4, (np.expm1(x) - x) / safe, series)
 
 
-def contraction(r, eta, L, delta) -> Array:
-    r"""κ(r) = e^{−2r} − e^{2r} φ(ηL e^{r} δ): the theorem's rate is 1 − ηLκ per step."""
-    r = as_float_array(r, "r")
-    eL, d = _eta_L(eta, L), _delta(delta)
+def contraction(delta, L, eta, r) -> Array:
+    r"""κ(r) = e^{−2r} − e^{2r} φ(ηL e^{r} δ): the theorem's rate is 1 − ηLκ per step.
+
+    >>> round(float(contraction(0.1, 1, 0.5, 1 / 3)), 4)
+    0.4439
+    """
+    d, eL = _delta(delta), _eta_L(L, eta)
+    r = _real(r, "radius r")
     return _kappa(r, eL, d)
 
 
-def hypotheses_hold(r, delta, eta, L) -> Array:
-    r"""True where r ∈ (0, 1], ηL cosh(2r) ≤ 1, κ(r) > 0 and δ ≤ r κ(r) e^{−r}."""
-    r = as_float_array(r, "r")
-    eL, d = _eta_L(eta, L), _delta(delta)
-    k = contraction(r, eta, L, delta)
+def hypotheses_hold(delta, L, eta, r) -> Array:
+    r"""True where r ∈ (0, 1], ηL cosh(2r) ≤ 1, κ(r) > 0 and δ ≤ r κ(r) e^{−r}.
+
+    >>> bool(hypotheses_hold(0.1, 8, 0.5 / 8, 1 / 3)), bool(hypotheses_hold(0.2, 8, 0.5 / 8, 1 / 3))
+    (True, False)
+    """
+    d, eL = _delta(delta), _eta_L(L, eta)
+    r = _real(r, "radius r")
+    k = _kappa(r, eL, d)
     return (r > 0) & (r <= 1) & (eL * np.cosh(2 * r) <= 1) & (k > 0) & (d <= r * k * np.exp(-r))
 
 
@@ -127,14 +176,22 @@ def _r_max(eL: Array) -> Array:
     return np.minimum(rm * (1 - 1e-12), 1.0)  # a hair inside, against rounding in cosh
 
 
-def radius(delta, eta, L) -> Array:
-    r"""The smallest admissible r of the theorem (nan where no r ∈ (0, 1] is admissible).
+def radius(delta, L, eta) -> Array:
+    r"""The smallest admissible r of the theorem, r* (nan where no r ∈ (0, 1] is admissible).
 
     Found as the first crossing of g(r) = r κ(r) e^{−r} − δ on a grid of (0, r_max],
     r_max = min(1, ½ arccosh(1/(ηL))), refined by bisection; the returned r always
     satisfies the hypotheses exactly (it is the upper end of the bracket). δ = 0 gives 0.
+    Depth and step enter only through ηL.
+
+    >>> round(float(radius(0.1, 8, 0.5 / 8)), 3)
+    0.188
     """
-    d, eL = np.broadcast_arrays(_delta(delta), _eta_L(eta, L))
+    d, eL = np.broadcast_arrays(_delta(delta), _eta_L(L, eta))
+    return _radius(d, eL)
+
+
+def _radius(d, eL) -> Array:
     shape = d.shape
     d, eL = d.ravel(), eL.ravel()
     rm = _r_max(eL)
@@ -157,76 +214,100 @@ def radius(delta, eta, L) -> Array:
         lo = np.where(good, lo, mid)
     out = np.where(found, hi, np.nan)
     out = np.where(d == 0, 0.0, out).reshape(shape)
-    return out[()] if out.ndim == 0 else out
+    return _scalar(out)
 
 
 def _kappa(r, eL, d):
     return np.exp(-2 * r) - np.exp(2 * r) * _phi(eL * np.exp(r) * d)
 
 
-def max_distance(eta=None, L=None) -> Array:
-    r"""The largest δ the theorem covers at step size η (the set of covered δ is [0, δ_max]).
+def max_distance(L=None, eta=None) -> Array:
+    r"""The largest δ the theorem covers at depth L and step η (covered δ: [0, δ_max]).
 
-    With ``eta=None``, the limit of small steps: sup_r r e^{−3r} = 1/(3e) ≈ 0.1226
+    With no arguments, the limit of small steps: sup_r r e^{−3r} = 1/(3e) ≈ 0.1226
     (attained at r = 1/3, approached but not reached for η > 0).
+
+    >>> round(float(max_distance()), 4), round(float(max_distance(1, 0.5)), 4)
+    (0.1226, 0.1074)
     """
-    if eta is None:
+    if L is None and eta is None:
         return 1.0 / (3.0 * np.e)
-    if L is None:
-        raise ValueError("give the depth L together with eta")
-    eL = _eta_L(eta, L)
+    if L is None or eta is None:
+        raise ValueError("give both the depth L and the step size eta, or neither")
+    eL = _eta_L(L, eta)
     out = np.empty(eL.shape)
     for k, ek in enumerate(eL.ravel()):
+        e1 = np.array([ek])
         lo, hi = 0.0, 1.0 / (3.0 * np.e)
-        if not np.isfinite(radius(lo + 1e-12, ek, 1)):
+        if not np.isfinite(_radius(np.array([lo + 1e-12]), e1)[0]):
             out.flat[k] = 0.0
             continue
         for _ in range(_BISECT):
             mid = 0.5 * (lo + hi)
-            if np.isfinite(radius(mid, ek, 1)):
+            if np.isfinite(_radius(np.array([mid]), e1)[0]):
                 lo = mid
             else:
                 hi = mid
         out.flat[k] = lo
-    return out[()] if out.ndim == 0 else out
+    return _scalar(out)
 
 
-def rate(delta, eta, L) -> Array:
-    r"""ρ = 1 − ηLκ(r*) at the smallest admissible r* (nan where the theorem does not apply)."""
-    r = radius(delta, eta, L)
+def rate(delta, L, eta) -> Array:
+    r"""ρ = 1 − ηLκ(r*) at the smallest admissible r* (nan where the theorem does not apply).
+
+    >>> round(float(rate(0.1, 8, 0.5 / 8)), 3)
+    0.679
+    """
+    d, eL = np.broadcast_arrays(_delta(delta), _eta_L(L, eta))
+    r = _radius(d, eL)
     with np.errstate(invalid="ignore"):
-        return 1.0 - _eta_L(eta, L) * _kappa(r, _eta_L(eta, L), _delta(delta))
+        return _scalar(1.0 - eL * _kappa(r, eL, d))
 
 
-def error_bound(t, delta, eta, L) -> Array:
-    r"""‖E_t‖_F ≤ ρ^t δ (the theorem), broadcast over t and the problem's parameters."""
-    t = as_float_array(t, "t")
+def _steps(t) -> Array:
+    t = _real(t, "step t")
     if np.any(t < 0):
-        raise ValueError("steps t must be >= 0")
-    return rate(delta, eta, L) ** t * _delta(delta)
+        raise ValueError("step t must be >= 0")
+    return t
 
 
-def loss_bound(t, delta, eta, L) -> Array:
-    r"""ℓ_t = ½‖E_t‖_F² ≤ ½ ρ^{2t} δ²."""
-    return 0.5 * error_bound(t, delta, eta, L) ** 2
+def error_bound(delta, L, eta, t) -> Array:
+    r"""‖E_t‖_F ≤ ρ^t δ (the theorem), broadcast over t and the problem's parameters."""
+    t = _steps(t)
+    return _scalar(rate(delta, L, eta) ** t * _delta(delta))
 
 
-def layer_bound(delta, eta, L) -> Array:
+def loss_bound(delta, L, eta, t) -> Array:
+    r"""ℓ_t = ½‖E_t‖_F² ≤ ½ ρ^{2t} δ² (nan outside the theorem's hypotheses).
+
+    >>> float(loss_bound(0.1, 8, 0.5 / 8, 0)) == 0.5 * 0.1**2
+    True
+    """
+    return _scalar(0.5 * error_bound(delta, L, eta, t) ** 2)
+
+
+def layer_bound(delta, L, eta) -> Array:
     r"""max_i ‖Θ_i(t) − I‖₂ ≤ r*/L for every t (so L · max_i ‖Θ_i − I‖₂ ≤ r*, flat in L)."""
-    return radius(delta, eta, L) / as_float_array(L, "depth L")
+    return _scalar(radius(delta, L, eta) / _depth(L))
 
 
-def iterations_bound(delta, eta, L, eps) -> Array:
-    r"""The smallest t with ½ ρ^{2t} δ² ≤ ε: t = ⌈ln(δ²/(2ε)) / (−2 ln ρ)⌉ (0 if ½δ² ≤ ε)."""
-    eps = check_positive(eps, "eps")
+def iteration_bound(delta, L, eta, eps) -> Array:
+    r"""The smallest t with ½ ρ^{2t} δ² ≤ ε: t = ⌈ln(δ²/(2ε)) / (−2 ln ρ)⌉ (0 if ½δ² ≤ ε).
+
+    >>> int(iteration_bound(0.1, 8, 0.5 / 8, 1e-10))
+    23
+    """
+    e = _real(eps, "eps")
+    if np.any(e <= 0):
+        raise ValueError("eps must be > 0")
     d = _delta(delta)
-    rho = rate(delta, eta, L)
+    rho = rate(delta, L, eta)
     with np.errstate(divide="ignore", invalid="ignore"):
-        t = np.ceil(np.log(d**2 / (2 * eps)) / (-2 * np.log(rho)))
-        t = np.where(0.5 * d**2 <= eps, 0.0, t)
+        t = np.ceil(np.log(d**2 / (2 * e)) / (-2 * np.log(rho)))
+        t = np.where(0.5 * d**2 <= e, 0.0, t)
         # guard the ceiling against rounding: step forward while the bound is still above ε
-        t = np.where(np.isfinite(t) & (0.5 * rho ** (2 * np.maximum(t, 0)) * d**2 > eps), t + 1, t)
-    return t[()] if np.ndim(t) == 0 else t
+        t = np.where(np.isfinite(t) & (0.5 * rho ** (2 * np.maximum(t, 0)) * d**2 > e), t + 1, t)
+    return _scalar(t)
 
 
 @dataclass(frozen=True)
@@ -278,11 +359,14 @@ def step_inequalities(layers, target, eta: float, r: float) -> list[Inequality]:
     - ``contraction``     ‖E'‖_F ≤ (1 − ηLκ)‖E‖_F, κ with δ = ‖E‖_F
     - ``movement``        max_i ‖η G_i‖₂ ≤ η e^{r} ‖E‖_F
     """
+    for name, x in (("layers", layers), ("target", target)):
+        if np.iscomplexobj(x):
+            raise TypeError(f"{name} must be real; got complex input")
     w, phi = check_pair(layers, target)
     if w.ndim != 3 or phi.ndim != 2:
         raise ValueError("step_inequalities takes one problem: layers (L, d, d), target (d, d)")
-    eta = check_positive(eta, "step size eta")
-    r = check_positive(r, "radius r")
+    eta = _positive_scalar(eta, "step size eta")
+    r = _positive_scalar(r, "radius r")
     L, d = w.shape[0], w.shape[-1]
     if r > 1:
         raise ValueError(f"the proof needs r <= 1; got r = {r}")
@@ -328,53 +412,21 @@ def step_inequalities(layers, target, eta: float, r: float) -> list[Inequality]:
 def sample_region(L: int, d: int, r: float, rng: np.random.Generator, boundary: bool = False) -> Array:
     r"""Random layers (L, d, d) with ‖Θ_i − I‖₂ ≤ r/L: Θ_i = I + (r/L) s_i N_i/‖N_i‖₂,
     N_i Gaussian, s_i uniform on [0, 1] (s_i = 1 with ``boundary=True``)."""
-    if isinstance(L, bool) or int(L) != L or L < 1:
-        raise ValueError(f"depth L must be a positive integer; got {L!r}")
-    if isinstance(d, bool) or int(d) != d or d < 1:
-        raise ValueError(f"dimension d must be a positive integer; got {d!r}")
-    r = check_nonnegative(r, "radius r")
+    L = _depth(L)
+    if isinstance(d, (bool, np.bool_)) or not isinstance(d, (int, np.integer)):
+        raise TypeError(f"dimension d must be an integer >= 1; got {d!r}")
+    if d < 1:
+        raise ValueError(f"dimension d must be an integer >= 1; got {d!r}")
+    r = _real(r, "radius r")
+    if r.ndim != 0 or r < 0:
+        raise ValueError(f"radius r must be a number >= 0; got {r!r}")
+    r = float(r)
     if not isinstance(rng, np.random.Generator):
         raise TypeError("rng must be a numpy.random.Generator")
+    if not isinstance(boundary, (bool, np.bool_)):
+        raise TypeError(f"boundary must be True or False; got {boundary!r}")
     L, d = int(L), int(d)
     n = rng.standard_normal((L, d, d))
     n /= np.linalg.norm(n, ord=2, axis=(-2, -1))[:, None, None]
     s = np.ones(L) if boundary else rng.uniform(0.0, 1.0, L)
     return np.eye(d) + (r / L) * s[:, None, None] * n
-
-
-def deficient_floor(target) -> Array:
-    r"""½ σ_min(Φ)²: the smallest loss of any singular matrix (Eckart–Young).
-
-    If det Φ < 0 it also bounds the loss of every A with det A ≥ 0: the segment
-    from Φ to A crosses a singular matrix B, and ‖A − Φ‖_F ≥ ‖B − Φ‖₂ ≥ σ_min(Φ).
-    So gradient descent whose product keeps det Θ_{L:1} > 0 never gets below it.
-    """
-    phi = check_target(target)
-    s = np.linalg.svd(phi, compute_uv=False)[..., -1]
-    return 0.5 * s**2
-
-
-def sweep_targets(d: int, delta: float, rng: np.random.Generator, n_random: int = 3) -> Array:
-    r"""Targets at Frobenius distance exactly ``delta`` from I, for the chapter's sweeps.
-
-    Rows: ``n_random`` targets I + δG/‖G‖_F (G Gaussian), then three structured ones,
-    I − δuuᵀ (shrinks one direction: the slowest), I + δuuᵀ, and, for d ≥ 2,
-    I + δK/‖K‖_F with K skew-symmetric (a near-rotation). Shape (n, d, d).
-    """
-    if isinstance(d, bool) or int(d) != d or d < 1:
-        raise ValueError(f"dimension d must be a positive integer; got {d!r}")
-    delta = check_nonnegative(delta, "delta")
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError("rng must be a numpy.random.Generator")
-    if isinstance(n_random, bool) or int(n_random) != n_random or n_random < 0:
-        raise ValueError(f"n_random must be a non-negative integer; got {n_random!r}")
-    d = int(d)
-    out = [_random_near_identity(d, delta, rng) for _ in range(int(n_random))]
-    u = rng.standard_normal(d)
-    u /= np.linalg.norm(u)
-    out += [np.eye(d) - delta * np.outer(u, u), np.eye(d) + delta * np.outer(u, u)]
-    if d >= 2:
-        g = rng.standard_normal((d, d))
-        k = g - g.T
-        out.append(np.eye(d) + delta * k / np.linalg.norm(k))
-    return np.stack(out)
