@@ -108,7 +108,8 @@ CLIPPED_JS = """() => {
 IMAGES_JS = """() => Array.from(document.querySelectorAll('article img')).map(i => ({
   src: i.getAttribute('src') || '', alt: i.getAttribute('alt') || '',
   loaded: i.complete && i.naturalWidth > 0,
-  designed: i.getAttribute('width') ? parseFloat(i.getAttribute('width')) : null,
+  designed: i.getAttribute('width') ? parseFloat(i.getAttribute('width'))
+          : (i.style.width && i.style.width.endsWith('px') ? parseFloat(i.style.width) : null),
   shown: i.getBoundingClientRect().width,
   notebook: !!i.closest('.cell_output'),
 }))"""
@@ -185,7 +186,7 @@ def _move_explore_controls(page, fig, k: int) -> list[str]:
                 if shown != label:
                     problems.append(f"Explore {k}, control {name!r}: shows {shown!r}, expected {label!r}")
             else:
-                shown = ctl.locator(".vega-bind-value").inner_text().strip()
+                shown = ctl.locator("input[type=range] + span").inner_text().strip()
                 if not shown or abs(float(shown) - float(value)) > 1e-9 * max(1.0, abs(float(value))):
                     problems.append(f"Explore {k}, control {name!r}: shows {shown!r}, expected {value}")
     return problems

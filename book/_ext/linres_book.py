@@ -33,8 +33,16 @@ class AuthorYearLabels(BaseLabelStyle):
     """Labels like the author-year citations in the text: "Arora et al., 2019"."""
 
     def format_labels(self, sorted_entries):
-        for entry in sorted_entries:
-            yield f"{_names(entry)}, {entry.fields.get('year', 'n.d.')}"
+        entries = list(sorted_entries)
+        base = [f"{_names(e)}, {e.fields.get('year', 'n.d.')}" for e in entries]
+        # Two works with the same label get a, b, … after the year, as in print.
+        seen: dict[str, int] = {}
+        for label in base:
+            if base.count(label) > 1:
+                seen[label] = seen.get(label, 0) + 1
+                yield label + "abcdefghijklmnopqrstuvwxyz"[seen[label] - 1]
+            else:
+                yield label
 
 
 class AuthorYearStyle(_Unsrt):
