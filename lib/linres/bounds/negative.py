@@ -17,22 +17,31 @@ implements:
 - :func:`plateau`               the floor ½ Σ_{φ_j<0} φ_j² (Theorem "plateau")
 - :func:`penalty_constant`      κ_ψ with −κ_ψ(1 − z) ≤ p'(z) ≤ 0 on [0, 1]
 - :func:`odd_depth_max_step`    the step-size condition of the theorem for odd L
-- :func:`plateau_guaranteed`    whether the theorem's hypotheses hold for (L, η, φ, ψ)
+- :func:`plateau_guaranteed`    whether the theorem's hypotheses hold for (φ, L, η, ψ)
 - :func:`stall_bound`           z_t ≤ (1 + (L−2)ηλt)^{−1/(L−2)} (Proposition "stall")
 - :func:`saddle_point`          the limit z* of plain GD, 0 on negative eigenvalues
 - :func:`saddle_min_curvature`  the smallest Hessian eigenvalue of ℓ at that point
 - :func:`escape_rate`           the per-step log growth of the unstable mode of GD there
+- :func:`escape_growth`         the growth of off-set perturbations along the actual run
+- :func:`rounding_envelope`     how far rounding can take float64 GD off the invariant set
 - :func:`flow_limit`            where the penalized scalar flow from z = 1 stops
 - :func:`flow_limit_loss`       the loss at that point
 - :func:`stall_min_curvature`   the same for ℓ + Σψ at :func:`flow_limit` (numerical)
+
+Signatures follow the book's convention: the problem first (a spectrum, or λ), then
+``L``, then ``eta``, then ``t``. Bad input raises ``TypeError``/``ValueError`` naming
+the argument.
 - :func:`palindromic_gap`       max_i ‖Θ_{L+1−i} − Θ_iᵀ‖_F (Remark "a second invariant")
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
-from .._validate import Array, as_float_array, check_depth, check_layers, check_positive, check_spectrum
-from ..model import grad as _grad
+from .. import analysis
+from .._validate import Array, check_depth, check_layers, check_positive
+from .._validate import check_spectrum as _check_spectrum
 from ..penalties import OrthogonalityPenalty, Penalty, WeightDecay
 
 __all__ = [
@@ -44,6 +53,8 @@ __all__ = [
     "saddle_point",
     "saddle_min_curvature",
     "escape_rate",
+    "escape_growth",
+    "rounding_envelope",
     "flow_limit",
     "flow_limit_loss",
     "stall_min_curvature",
@@ -51,9 +62,48 @@ __all__ = [
 ]
 
 
+def _real(x, name: str) -> Array:
+    """A real float64 array; complex input is refused (not cast with a warning)."""
+    if isinstance(x, (str, bytes)) or x is None:
+        raise TypeError(f"{name} must be real numbers; got {x!r}")
+    a = np.asarray(x)
+    if np.iscomplexobj(a):
+        raise TypeError(f"{name} must be real; got complex input")
+    if not (np.issubdtype(a.dtype, np.number) or a.dtype == bool):
+        raise TypeError(f"{name} must be real numbers; got dtype {a.dtype}")
+    a = a.astype(np.float64)
+    if not np.all(np.isfinite(a)):
+        raise ValueError(f"{name} has non-finite entries (NaN or inf)")
+    return a
+
+
+def check_spectrum(x, name: str = "spectrum") -> Array:
+    """Eigenvalues per problem, shape (..., d), d >= 1, real and finite."""
+    return _check_spectrum(_real(x, name), name)
+
+
+def _check_penalty(penalty) -> None:
+    if penalty is not None and not all(callable(getattr(penalty, m, None))
+                                       for m in ("value", "grad", "scalar_grad")):
+        raise TypeError("penalty must be None or provide value(), grad() and scalar_grad(); "
+                        f"got {type(penalty).__name__}")
+
+
+def _check_eta(eta) -> float:
+    if isinstance(eta, bool):
+        raise TypeError(f"eta must be a real number; got {eta!r}")
+    if isinstance(eta, complex) or np.iscomplexobj(eta):
+        raise TypeError(f"eta must be real; got {eta!r}")
+    return check_positive(eta, "eta")
+
+
 def plateau(spectrum) -> Array:
-    """The loss floor ½ Σ_{φ_j < 0} φ_j² of the whole class of algorithms (Result 4)."""
-    phi = as_float_array(spectrum, "spectrum")
+    """The loss floor ½ Σ_{φ_j < 0} φ_j² of the whole class of algorithms (Result 4).
+
+    >>> float(plateau([-1.0, 0.5, 1.0, 1.5]))
+    0.5
+    """
+    phi = check_spectrum(spectrum, "spectrum")
     neg = np.minimum(phi, 0.0)
     return 0.5 * np.sum(neg * neg, axis=-1)
 
@@ -69,6 +119,7 @@ def penalty_constant(penalty: Penalty | None) -> float:
 
     Other penalties raise ``TypeError``: their constant has to be derived by hand.
     """
+    _check_penalty(penalty)
     if penalty is None:
         return 0.0
     if isinstance(penalty, WeightDecay):
@@ -95,19 +146,23 @@ def odd_depth_max_step(spectrum, penalty: Penalty | None = None) -> Array:
     return np.minimum(step, 1.0 / k) if k > 0 else step
 
 
-def plateau_guaranteed(L: int, eta, spectrum, penalty: Penalty | None = None) -> Array:
+def plateau_guaranteed(spectrum, L: int, eta, penalty: Penalty | None = None) -> Array:
     r"""Whether the plateau theorem (book/negative_eigenvalue.ipynb) applies to a
     constant step ``eta``: always for even L (any step size, any conjugation-invariant
     penalty); for odd L ≥ 3 iff η ≤ :func:`odd_depth_max_step`; never for L = 1
     (a single layer is a convex problem that reaches Φ).
 
     ``eta`` broadcasts against the batch shape of ``spectrum``.
+
+    >>> bool(plateau_guaranteed([-1.0], 3, 0.3)), bool(plateau_guaranteed([-1.0], 3, 1.0))
+    (True, False)
     """
-    L = check_depth(L)
     phi = check_spectrum(spectrum, "spectrum")
-    eta = as_float_array(eta, "eta")
+    L = check_depth(L)
+    _check_penalty(penalty)
+    eta = _real(eta, "eta")
     if np.any(eta <= 0):
-        raise ValueError("step sizes eta must be > 0")
+        raise ValueError("eta must be > 0 (step sizes)")
     shape = np.broadcast_shapes(eta.shape, phi.shape[:-1])
     if L == 1:
         return np.zeros(shape, dtype=bool)
@@ -116,24 +171,29 @@ def plateau_guaranteed(L: int, eta, spectrum, penalty: Penalty | None = None) ->
     return np.broadcast_to(eta <= odd_depth_max_step(phi, penalty) * (1 + 1e-12), shape).copy()
 
 
-def stall_bound(t, L: int, eta: float, lam: float) -> Array:
+def stall_bound(lam: float, L: int, eta: float, t) -> Array:
     r"""Upper bound on the negative eigen-coordinate of plain GD (Proposition "stall",
     book/negative_eigenvalue.ipynb): if η(1 + λ) < 1, then for every step t
 
     .. math::  0 < z_t ≤ (1 + (L−2)ηλt)^{−1/(L−2)}   (L ≥ 3),   0 < z_t ≤ (1 − ηλ)^t   (L = 2).
 
     The first form is asymptotically exact: z_t (1 + (L−2)ηλt)^{1/(L−2)} → 1.
+
+    >>> round(float(stall_bound(0.5, 3, 0.2, 10)), 6)
+    0.5
     """
+    if isinstance(lam, bool) or np.iscomplexobj(lam):
+        raise TypeError(f"lam must be a real number; got {lam!r}")
+    lam = check_positive(lam, "lam")
     L = check_depth(L)
     if L < 2:
-        raise ValueError("the stall bound needs L >= 2 (L = 1 does not stall)")
-    eta = check_positive(eta, "eta")
-    lam = check_positive(lam, "lam")
+        raise ValueError("depth L must be >= 2 for the stall bound (L = 1 does not stall)")
+    eta = _check_eta(eta)
     if eta * (1.0 + lam) >= 1.0:
-        raise ValueError(f"the bound needs eta*(1+lam) < 1; got {eta * (1 + lam):.3g}")
-    t = as_float_array(t, "t")
+        raise ValueError(f"eta must satisfy eta*(1+lam) < 1; got eta*(1+lam) = {eta * (1 + lam):.3g}")
+    t = _real(t, "t")
     if np.any(t < 0):
-        raise ValueError("steps t must be >= 0")
+        raise ValueError("t must be >= 0 (steps)")
     if L == 2:
         return (1.0 - eta * lam) ** t
     m = L - 2
@@ -163,7 +223,7 @@ def saddle_min_curvature(spectrum, L: int) -> Array:
     phi = check_spectrum(spectrum, "spectrum")
     L = check_depth(L)
     if L == 1:
-        raise ValueError("for L = 1 the loss is convex and z* is not a critical point")
+        raise ValueError("depth L must be >= 2: for L = 1 the loss is convex and z* is not a critical point")
     lam = np.maximum(-phi, 0.0)
     if L == 2:
         return -np.max(lam, axis=-1)
@@ -179,7 +239,7 @@ def escape_rate(spectrum, L: int, eta: float) -> Array:
     r"""ln(1 − η c) with c = :func:`saddle_min_curvature` (0 when c ≥ 0): the per-step
     log growth of the fastest-growing perturbation of GD linearized at the saddle.
     A perturbation of size ε then needs about ln(1/ε)/rate steps to become O(1)."""
-    eta = check_positive(eta, "eta")
+    eta = _check_eta(eta)
     c = saddle_min_curvature(spectrum, L)
     return np.log1p(-eta * np.minimum(c, 0.0))
 
@@ -208,9 +268,8 @@ def flow_limit(spectrum, L: int, penalty: Penalty | None = None, *, grid: int = 
     """
     phi = check_spectrum(spectrum, "spectrum")
     L = check_depth(L)
-    if penalty is not None and not isinstance(penalty, Penalty):
-        raise TypeError("penalty must provide value(), grad() and scalar_grad()")
-    if isinstance(grid, bool) or int(grid) != grid or grid < 3:
+    _check_penalty(penalty)
+    if isinstance(grid, bool) or not isinstance(grid, (int, np.integer)) or grid < 3:
         raise ValueError(f"grid must be an integer >= 3; got {grid!r}")
     h1 = _scalar_h(np.ones_like(phi), phi, L, penalty)
     down = h1 > 0
@@ -227,6 +286,8 @@ def flow_limit(spectrum, L: int, penalty: Penalty | None = None, *, grid: int = 
     k = np.argmax(crossed, axis=0)
     hi = np.take_along_axis(zs, k[None], axis=0)[0]  # first grid point past the zero
     lo = np.take_along_axis(zs, np.maximum(k - 1, 0)[None], axis=0)[0]  # last point before
+    if isinstance(iters, bool) or not isinstance(iters, (int, np.integer)) or iters < 1:
+        raise ValueError(f"iters must be an integer >= 1; got {iters!r}")
     for _ in range(int(iters)):
         mid = 0.5 * (lo + hi)
         hm = _scalar_h(mid, phi, L, penalty)
@@ -245,15 +306,20 @@ def flow_limit_loss(spectrum, L: int, penalty: Penalty | None = None) -> Array:
     return 0.5 * np.sum(r * r, axis=-1)
 
 
-def stall_min_curvature(spectrum, L: int, penalty: Penalty | None = None, *, h: float = 1e-5) -> float:
+def stall_min_curvature(spectrum, L: int, penalty: Penalty | None = None, *, h: float = 1e-4) -> float:
     r"""Smallest Hessian eigenvalue of F = ℓ + Σ_i ψ(Θ_i) at the point where the class
     stalls in exact arithmetic: every layer U diag(z*) Uᵀ with z* = :func:`flow_limit`
     (book/negative_eigenvalue.ipynb, "what a penalty does to the saddle").
 
-    Numerical: central differences (step ``h``) of the closed-form gradient along all
-    L d² coordinates, evaluated as one batch, then symmetrized; accurate to about
-    h² plus rounding/h. The spectrum of this Hessian does not depend on U (conjugating
-    every layer by U is an isometry that leaves F unchanged), so Φ = diag(φ) is used.
+    Numerical, with :func:`linres.analysis.hessian` (central differences of F, step
+    ``h``; error about h² plus rounding ε_mach|F|/h², below 1e-7 at the default). The
+    spectrum of this Hessian does not depend on U (conjugating every layer by U is an
+    isometry that leaves F unchanged), so Φ = diag(φ) is used. At a diagonal point the
+    Hessian is block diagonal: conjugation by the reflection I − 2e_ke_kᵀ leaves F and the
+    point unchanged and flips the sign of the entries in row and column k, so an entry
+    (a, b) of a layer can couple only with the entries (a, b) and (b, a) of the layers
+    (one block of 2L variables per pair a < b), and the diagonal entries only with each
+    other (one block of Ld variables). The Hessian is computed block by block.
     Without a penalty it equals :func:`saddle_min_curvature`.
 
     Negative: the stall point is a strict saddle of F, so perturbations of the
@@ -261,24 +327,196 @@ def stall_min_curvature(spectrum, L: int, penalty: Penalty | None = None, *, h: 
     """
     phi = check_spectrum(spectrum, "spectrum")
     if phi.ndim != 1:
-        raise ValueError("stall_min_curvature takes one spectrum, shape (d,)")
+        raise ValueError("spectrum must be one spectrum, shape (d,), for stall_min_curvature")
     L = check_depth(L)
-    h = check_positive(h, "h")
-    if penalty is not None and not isinstance(penalty, Penalty):
-        raise TypeError("penalty must provide value(), grad() and scalar_grad()")
+    _check_penalty(penalty)
+    if isinstance(h, bool) or not isinstance(h, (int, float)) or not (0 < h < 1):
+        raise ValueError(f"h must be a step in (0, 1); got {h!r}")
     d = phi.size
     z = flow_limit(phi, L, penalty)
-    w = np.broadcast_to(np.diag(z), (L, d, d))
-    n = L * d * d
-    steps = (h * np.eye(n)).reshape(n, L, d, d)
+    base = np.broadcast_to(np.diag(z), (L, d, d)).copy()
     target = np.diag(phi)
 
-    def full_grad(ws):
-        g = _grad(ws, target)
-        return g if penalty is None else g + penalty.grad(ws)
+    def F(w):  # ℓ + Σψ, written out (this is called O((Ld)²) times)
+        prod = w[0]
+        for k in range(1, L):
+            prod = w[k] @ prod
+        r = prod - target
+        v = 0.5 * float(np.sum(r * r))
+        return v if penalty is None else v + float(penalty.value(w))
 
-    diff = (full_grad(w + steps) - full_grad(w - steps)).reshape(n, n) / (2.0 * h)
-    return float(np.linalg.eigvalsh(0.5 * (diff + diff.T))[0])
+    blocks = [(np.arange(d), np.arange(d))]  # all diagonal entries of every layer
+    blocks += [(np.array([a, b]), np.array([b, a])) for a in range(d) for b in range(a + 1, d)]
+    lowest = np.inf
+    for rows, cols in blocks:
+        def f(x, rows=rows, cols=cols):
+            w = base.copy()
+            w[:, rows, cols] += x.reshape(L, rows.size)
+            return F(w)
+
+        H = analysis.hessian(f, np.zeros(L * rows.size), h=h)
+        lowest = min(lowest, float(np.linalg.eigvalsh(H)[0]))
+    return lowest
+
+
+@functools.lru_cache(maxsize=64)
+def _pair_grids(L: int):
+    i = np.arange(1, L + 1)
+    j, k = np.meshgrid(i, i, indexing="ij")
+    low = j > k
+    return i, low, np.where(low, L - j + k - 1, 0), np.where(low, j - k - 1, 0)
+
+
+def _pair_hessian(zu, zv, eu, ev, L: int, penalty=None) -> Array:
+    r"""Hessian of ℓ (+ Σψ) in the 2L variables b_i = (Θ_i)_{uv}, c_i = (Θ_i)_{vu} at the
+    layers diag(z) (b = c = 0), with residuals e = z^L − φ on u and v; batched over the
+    leading axes of zu, zv, eu, ev. Order of the variables: (b_1..b_L, c_1..c_L).
+
+    With a_i = z_u^{L−i} z_v^{i−1} and a'_i = z_v^{L−i} z_u^{i−1}, the loss part is
+    [[a aᵀ, K], [Kᵀ, a' a'ᵀ]] with K_{jk} = e_u z_u^{L−j+k−1} z_v^{j−k−1} for j > k and
+    K_{kj} = e_v z_v^{L−j+k−1} z_u^{j−k−1} for j > k. Weight decay adds κI; the
+    orthogonality penalty adds κ[[z_u² + z_v² − 1, z_u z_v], [z_u z_v, z_u² + z_v² − 1]] per
+    layer on (b_i, c_i).
+    """
+    zu, zv, eu, ev = (np.asarray(x, dtype=float) for x in (zu, zv, eu, ev))
+    i, low, p, q = _pair_grids(L)
+    pu = zu[..., None] ** np.arange(L + 1)  # powers z_u^0 .. z_u^L (0^0 = 1)
+    pv = zv[..., None] ** np.arange(L + 1)
+    a = pu[..., L - i] * pv[..., i - 1]
+    ap = pv[..., L - i] * pu[..., i - 1]
+    K = np.where(low, eu[..., None, None] * pu[..., p] * pv[..., q], 0.0)
+    K = K + np.swapaxes(np.where(low, ev[..., None, None] * pv[..., p] * pu[..., q], 0.0), -1, -2)
+    top = np.concatenate([a[..., :, None] * a[..., None, :], K], axis=-1)
+    bot = np.concatenate([np.swapaxes(K, -1, -2), ap[..., :, None] * ap[..., None, :]], axis=-1)
+    H = np.concatenate([top, bot], axis=-2)
+    zu, zv = zu[..., None, None], zv[..., None, None]
+    if isinstance(penalty, WeightDecay):
+        H = H + penalty.kappa * np.eye(2 * L)
+    elif isinstance(penalty, OrthogonalityPenalty):
+        diag = penalty.kappa * (zu**2 + zv**2 - 1.0)[..., 0, 0]
+        off = penalty.kappa * (zu * zv)[..., 0, 0]
+        eye = np.eye(L)
+        H = H + np.block([[eye, 0 * eye], [0 * eye, eye]]) * diag[..., None, None]
+        H = H + np.block([[0 * eye, eye], [eye, 0 * eye]]) * off[..., None, None]
+    elif penalty is not None:
+        raise TypeError(f"penalty must be None, WeightDecay or OrthogonalityPenalty; got {type(penalty).__name__}")
+    return H
+
+
+def escape_growth(spectrum, L: int, eta: float, t, penalty: Penalty | None = None) -> Array:
+    r"""log₁₀ of the largest factor by which gradient descent, linearized along its
+    own run from I, can amplify a perturbation off the invariant set within ``t`` steps
+    (book/negative_eigenvalue.ipynb, "the escape, step by step").
+
+    The run from I is the exact reduction z_t (the layers U diag(z_t) Uᵀ). Perturb
+    the entries (u, v) and (v, u) of every layer, for a pair u ≠ v of eigen-directions:
+    by the reflection symmetry of :func:`stall_min_curvature` these 2L variables are
+    closed under the linearized step, which is I − η H_s with H_s the Hessian of
+    ℓ + Σψ at step s (:func:`_pair_hessian`, closed form). The result is
+
+    .. math::  g(t) = \log_{10} \max_{u<v} ig\|	extstyle\prod_{s<t} (I − η H_s^{uv})ig\|_2 .
+
+    A perturbation of size ε (in the top direction) reaches size one after about the
+    first t with g(t) = log₁₀(1/ε); a random one of size ε after the same t up to an
+    offset of order one. Near the saddle S, g grows by log₁₀(1 − η c) per step
+    (:func:`escape_rate`); on the way to S it can grow faster.
+
+    ``t`` is an array of non-negative integer steps; the result has its shape.
+    Penalties: None, :class:`~linres.WeightDecay`, :class:`~linres.OrthogonalityPenalty`.
+    """
+    phi = check_spectrum(spectrum, "spectrum")
+    if phi.ndim != 1 or phi.size < 2:
+        raise ValueError("spectrum must be one spectrum with d >= 2 (shape (d,)) for escape_growth")
+    L = check_depth(L)
+    eta = _check_eta(eta)
+    _check_penalty(penalty)
+    if penalty is not None and not isinstance(penalty, (WeightDecay, OrthogonalityPenalty)):
+        raise TypeError("penalty must be None, WeightDecay or OrthogonalityPenalty for escape_growth")
+    tt = _check_steps(t)
+    T = int(tt.max()) if tt.size else 0
+    want = np.zeros(T + 1, dtype=bool)
+    want[tt.ravel()] = True
+    d = phi.size
+    ua, va = np.triu_indices(d, 1)
+    z = np.ones(d)
+    M = np.broadcast_to(np.eye(2 * L), (ua.size, 2 * L, 2 * L)).copy()
+    logscale = np.zeros(ua.size)
+    g = np.zeros(T + 1)
+    for s in range(T):
+        e = z**L - phi
+        H = _pair_hessian(z[ua], z[va], e[ua], e[va], L, penalty)
+        M = M - eta * H @ M
+        nrm = np.abs(M).max(axis=(-2, -1))
+        M /= nrm[:, None, None]
+        logscale += np.log10(nrm)
+        if want[s + 1]:
+            g[s + 1] = np.max(logscale + np.log10(np.linalg.norm(M, 2, axis=(-2, -1))))
+        step = z ** (L - 1) * e
+        if penalty is not None:
+            step = step + penalty.scalar_grad(z)
+        z = z - eta * step
+    return g[tt]
+
+
+def _check_steps(t) -> Array:
+    tt = np.asarray(t)
+    if tt.dtype == bool or not np.issubdtype(tt.dtype, np.integer):
+        raise TypeError(f"t must be integer steps; got dtype {tt.dtype}")
+    if np.any(tt < 0):
+        raise ValueError("t must be >= 0 (steps)")
+    return tt
+
+
+def rounding_envelope(spectrum, L: int, eta: float, t, penalty: Penalty | None = None) -> Array:
+    r"""A(t) = Σ_{s<t} Π_{r=s}^{t−1} ρ_r, with ρ_r the largest amplification ‖I − η H_r‖₂
+    of one linearized step off the invariant set at step r of the run from I
+    (book/negative_eigenvalue.ipynb, "the invariants over training").
+
+    Float64 gradient descent makes an error of order ε_mach L d ‖Φ‖ in each step; the
+    linearized step multiplies an earlier error by at most ρ_r. So, while the deviation
+    from the invariant set is small enough for the linearization to hold, it is at most
+    a small multiple of ε_mach L d ‖Φ‖ A(t). ρ_r is the maximum over
+
+    - the pair blocks (u, v) of :func:`escape_growth` (layers leaving the commutant of Φ),
+    - the diagonal blocks: the entries (a, a) of the L layers, where the Hessian is
+      z^{2L−2}𝟙𝟙ᵀ + e z^{L−2}(𝟙𝟙ᵀ − I) + p''(z)I with e = z^L − φ_a (layers becoming
+      unequal), p'' = κ (weight decay) or κ(3z² − 1) (orthogonality penalty).
+
+    A(t) ≥ t when some ρ_r ≥ 1 all along (rounding accumulates); it grows
+    geometrically near a strict saddle (rounding is amplified).
+    """
+    phi = check_spectrum(spectrum, "spectrum")
+    if phi.ndim != 1 or phi.size < 2:
+        raise ValueError("spectrum must be one spectrum with d >= 2 (shape (d,)) for rounding_envelope")
+    L = check_depth(L)
+    eta = _check_eta(eta)
+    _check_penalty(penalty)
+    if penalty is not None and not isinstance(penalty, (WeightDecay, OrthogonalityPenalty)):
+        raise TypeError("penalty must be None, WeightDecay or OrthogonalityPenalty for rounding_envelope")
+    tt = _check_steps(t)
+    T = int(tt.max()) if tt.size else 0
+    ua, va = np.triu_indices(phi.size, 1)
+    z = np.ones(phi.size)
+    A = np.zeros(T + 1)
+    for s in range(T):
+        e = z**L - phi
+        lam = np.linalg.eigvalsh(_pair_hessian(z[ua], z[va], e[ua], e[va], L, penalty))
+        if isinstance(penalty, WeightDecay):
+            pp = penalty.kappa + 0 * z
+        elif isinstance(penalty, OrthogonalityPenalty):
+            pp = penalty.kappa * (3 * z**2 - 1)
+        else:
+            pp = 0 * z
+        one = L * z ** (2 * L - 2) + (L - 1) * e * z ** (L - 2) + pp  # along 𝟙
+        perp = -e * z ** (L - 2) + pp  # orthogonal to 𝟙 (L ≥ 2)
+        diag = np.concatenate([one, perp] if L >= 2 else [one])
+        rho = max(np.abs(1 - eta * lam).max(), np.abs(1 - eta * diag).max())
+        A[s + 1] = rho * A[s] + 1.0
+        step = z ** (L - 1) * e
+        if penalty is not None:
+            step = step + penalty.scalar_grad(z)
+        z = z - eta * step
+    return A[tt]
 
 
 def palindromic_gap(layers) -> Array:

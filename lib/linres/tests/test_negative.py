@@ -7,6 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import linres
+from linres import analysis
 from linres import OrthogonalityPenalty, WeightDecay, gd, identity_layers, penalized_gd, run, run_scalar
 from linres.bounds import negative as N
 from linres.targets import symmetric_with_spectrum
@@ -46,7 +47,7 @@ def test_plateau_theorem_on_scalar_runs(seed, L, d, k, scale):
     with np.errstate(over="ignore", invalid="ignore"):  # large even-L steps may diverge: allowed
         res = run_scalar(phi, L, eta, penalty=pen, tol=1e-30, max_steps=300, blowup=1e30)
     hist = res.history_loss[np.isfinite(res.history_loss)]
-    if N.plateau_guaranteed(L, eta, phi, pen):
+    if N.plateau_guaranteed(phi, L, eta, pen):
         assert hist.min() >= N.plateau(phi) - 1e-12
     if L % 2 == 1 and scale <= 1.0:
         # odd depth under the step condition: negative coordinates stay in [0, 1]
@@ -55,15 +56,15 @@ def test_plateau_theorem_on_scalar_runs(seed, L, d, k, scale):
 
 def test_odd_depth_needs_the_step_condition():
     # L = 3, Φ = −1, η = 1: one step lands on z = −1, the optimum; the theorem does not apply.
-    assert not N.plateau_guaranteed(3, 1.0, [-1.0])
+    assert not N.plateau_guaranteed([-1.0], 3, 1.0)
     jump = run_scalar(np.array([-1.0]), 3, 1.0, tol=1e-20, max_steps=3)
     assert jump.status == "converged" and jump.steps == 1
     # the same target with η = 0.3 (allowed: 0.3 ≤ 1/2) stalls at ½.
-    assert N.plateau_guaranteed(3, 0.3, [-1.0])
+    assert N.plateau_guaranteed([-1.0], 3, 0.3)
     stuck = run_scalar(np.array([-1.0]), 3, 0.3, tol=1e-20, max_steps=2000)
     assert stuck.loss >= 0.5 and stuck.status == "max_steps"
-    assert not N.plateau_guaranteed(1, 0.01, [-1.0])
-    assert N.plateau_guaranteed(4, 123.0, [-1.0])
+    assert not N.plateau_guaranteed([-1.0], 1, 0.01)
+    assert N.plateau_guaranteed([-1.0], 4, 123.0)
 
 
 @pytest.mark.parametrize("pen", PENALTIES[1:])
@@ -96,35 +97,28 @@ def test_stall_bound_holds_at_every_step(L, eta_frac, lam):
     res = run_scalar(np.array([-lam]), L, eta, tol=1e-300, max_steps=400, record=lambda z, p: {"z": z})
     z = res.history["z"][:, 0]
     assert np.all(z > 0)
-    assert np.all(z <= N.stall_bound(res.history_steps, L, eta, lam) * (1 + 1e-12))
+    assert np.all(z <= N.stall_bound(lam, L, eta, res.history_steps) * (1 + 1e-12))
 
 
 def test_stall_bound_is_asymptotically_exact():
     L, eta, lam = 8, 0.2, 0.5
     res = run_scalar(np.array([-lam]), L, eta, tol=1e-300, max_steps=20_000, record_every=500,
                      record=lambda z, p: {"z": z})
-    ratio = res.history["z"][:, 0] / N.stall_bound(res.history_steps, L, eta, lam)
+    ratio = res.history["z"][:, 0] / N.stall_bound(lam, L, eta, res.history_steps)
     assert ratio[-1] > 0.99 and np.all(np.diff(ratio[1:]) > 0)
 
 
 def test_stall_bound_validation():
-    with pytest.raises(ValueError, match="< 1"):
-        N.stall_bound(1, 4, 0.5, 1.0)
-    with pytest.raises(ValueError, match="L >= 2"):
-        N.stall_bound(1, 1, 0.1, 1.0)
-    with pytest.raises(ValueError, match=">= 0"):
-        N.stall_bound(-1, 4, 0.1, 1.0)
+    with pytest.raises(ValueError, match="eta"):
+        N.stall_bound(1.0, 4, 0.5, 1)
+    with pytest.raises(ValueError, match="L must be >= 2"):
+        N.stall_bound(1.0, 1, 0.1, 1)
+    with pytest.raises(ValueError, match="t must be >= 0"):
+        N.stall_bound(1.0, 4, 0.1, -1)
 
 
-def _hessian(w, phi, h=1e-5):
-    n = w.size
-    H = np.zeros((n, n))
-    for k in range(n):
-        e = np.zeros(n)
-        e[k] = h
-        e = e.reshape(w.shape)
-        H[:, k] = (linres.grad(w + e, phi) - linres.grad(w - e, phi)).ravel() / (2 * h)
-    return 0.5 * (H + H.T)
+def _hessian(w, phi, h=1e-4):
+    return analysis.hessian(lambda x: float(linres.loss(x, phi)), w, h=h)
 
 
 @pytest.mark.parametrize("L", [2, 3, 4, 5])
@@ -150,7 +144,7 @@ def test_saddle_curvature_sign_rule_and_escape_rate():
                                [0.5 ** (1 / 3) * (0.5 - 1.0), 0.0])
     assert N.escape_rate([-0.4, 0.5, 1.5], 4, 0.1) == 0.0
     np.testing.assert_allclose(N.escape_rate([-1.0, 0.5], 3, 0.1), np.log1p(0.1 * 0.5 ** (1 / 3) * 0.5))
-    with pytest.raises(ValueError, match="convex"):
+    with pytest.raises(ValueError, match="L must be >= 2"):
         N.saddle_min_curvature([-1.0, 1.0], 1)
 
 
@@ -262,5 +256,89 @@ def test_stall_curvature_with_penalties():
     z = N.flow_limit(phi, 4, pen)
     w = linres.layers_from_scalar(z, np.eye(3), 4)
     assert np.abs(linres.grad(w, np.diag(phi)) + pen.grad(w)).max() < 1e-12
-    with pytest.raises(ValueError, match="one spectrum"):
+    with pytest.raises(ValueError, match="spectrum must be one spectrum"):
         N.stall_min_curvature(np.ones((2, 3)), 3)
+
+
+@pytest.mark.parametrize("pen", [None, WeightDecay(0.3), OrthogonalityPenalty(0.3)])
+@pytest.mark.parametrize("L", [2, 3, 5])
+def test_pair_hessian_matches_the_numerical_hessian(pen, L):
+    zu, zv, pu, pv = 0.6, 1.1, -1.0, 0.7
+
+    def f(x):
+        w = np.zeros((L, 2, 2))
+        w[:, 0, 0], w[:, 1, 1], w[:, 0, 1], w[:, 1, 0] = zu, zv, x[:L], x[L:]
+        v = float(linres.loss(w, np.diag([pu, pv])))
+        return v + (0.0 if pen is None else float(pen.value(w)))
+
+    H = N._pair_hessian(zu, zv, zu**L - pu, zv**L - pv, L, pen)
+    np.testing.assert_allclose(H, analysis.hessian(f, np.zeros(2 * L), h=1e-4), atol=1e-6)
+
+
+def test_escape_growth_at_the_saddle_is_the_escape_rate():
+    # L = 3 on B reaches S fast; afterwards g grows by log10(1 − ηc) per step.
+    spec, L, eta = [-1.0, 0.5, 1.0, 1.5], 3, 0.5 / 3
+    g = N.escape_growth(spec, L, eta, np.array([1500, 2000]))
+    rate = float(N.escape_rate(spec, L, eta)) / np.log(10)
+    assert (g[1] - g[0]) / 500 == pytest.approx(rate, rel=0.02)
+    # no negative eigenvalue larger than a positive one, L ≥ 3: growth stays small
+    assert N.escape_growth([-0.4, 0.5, 1.0], 4, 0.1, np.array([3000]))[0] < 2
+
+
+def test_escape_growth_predicts_a_small_perturbation_of_full_gd():
+    # d = 2, Φ = diag(−1, 0.5): perturb the off-diagonal entries by 1e-9 (top direction unknown,
+    # so compare growth factors up to an O(1) factor) and run plain GD.
+    L, eta, T = 4, 0.1, 300
+    w = linres.identity_layers(L, 2)
+    rng = np.random.default_rng(0)
+    w[:, 0, 1] += 1e-9 * rng.standard_normal(L)
+    w[:, 1, 0] += 1e-9 * rng.standard_normal(L)
+    res = run(gd(eta), w, np.diag([-1.0, 0.5]), tol=1e-30, max_steps=T)
+    off = np.abs(res.layers[:, [0, 1], [1, 0]]).max()
+    g = N.escape_growth([-1.0, 0.5], L, eta, np.array([T]))[0]
+    assert off <= 1e-9 * 10**g * 10 and off >= 1e-9 * 10**g / 100
+
+
+def test_rounding_envelope_bounds_float64_runs():
+    spec = np.array([-1.0, 0.5, 1.0])
+    phi = symmetric_with_spectrum(spec, np.random.default_rng(3))
+    L, eta = 3, 0.5 / 3
+    res = run(gd(eta), identity_layers(L, 3), phi, tol=1e-30, max_steps=400, record_every=20,
+              record=linres.symmetric_invariants)
+    dev = np.max([res.history[q] for q in res.history], axis=0)
+    env = np.finfo(float).eps * L * 3 * 1.0 * N.rounding_envelope(spec, L, eta, res.history_steps)
+    small = env <= 1e-3
+    assert np.all(dev[small] <= env[small])
+    A = N.rounding_envelope([-0.4, 0.5, 1.0], 8, 0.05, np.array([10, 1000]))
+    assert A[1] >= 1000  # at least linear accumulation
+
+
+@pytest.mark.parametrize("call", [
+    lambda: N.plateau([1 + 1j]),
+    lambda: N.plateau("abc"),
+    lambda: N.plateau_guaranteed([-1.0], 3, 1j),
+    lambda: N.stall_bound(True, 3, 0.1, 1),
+    lambda: N.stall_bound(0.5, 3, 0.1, [1 + 0j]),
+    lambda: N.escape_growth([-1.0, 0.5], 3, 0.1, [1.5]),
+    lambda: N.rounding_envelope([-1.0, 0.5], 3, 0.1, [1], penalty=object()),
+    lambda: N.flow_limit([-1.0], 3, penalty=object()),
+])
+def test_bad_input_raises_type_error(call):
+    with pytest.raises(TypeError):
+        call()
+
+
+@pytest.mark.parametrize("call, word", [
+    (lambda: N.plateau([np.nan]), "spectrum"),
+    (lambda: N.plateau_guaranteed([-1.0], 0, 0.1), "L"),
+    (lambda: N.plateau_guaranteed([-1.0], 3, -0.1), "eta"),
+    (lambda: N.escape_rate([-1.0, 0.5], 3, 0.0), "eta"),
+    (lambda: N.escape_growth([-1.0], 3, 0.1, [1]), "spectrum"),
+    (lambda: N.escape_growth([-1.0, 0.5], 3, 0.1, [-1]), "t"),
+    (lambda: N.rounding_envelope([-1.0, 0.5], 3, np.inf, [1]), "eta"),
+    (lambda: N.stall_min_curvature([-1.0, 0.5], 3, h=2.0), "h"),
+    (lambda: N.flow_limit([-1.0], 3, iters=0), "iters"),
+])
+def test_bad_input_names_the_argument(call, word):
+    with pytest.raises(ValueError, match=word):
+        call()
