@@ -1,6 +1,7 @@
 """Local Sphinx extension of the book.
 
-- Loads the vendored Vega bundle only on pages that hold an Explore figure.
+- Loads the vendored Vega bundle only on pages that hold an Explore figure, and there
+  only when the figure comes near the screen.
 - One citation style: the reference list is labelled "Author et al., Year", as the
   citations in the text are (pybtex style ``authoryear``, sorted by author and year),
   and each entry links its arXiv preprint or DOI.
@@ -18,7 +19,8 @@ from pybtex.plugin import register_plugin
 from pybtex.style.formatting.unsrt import Style as _Unsrt
 from pybtex.style.labels import BaseLabelStyle
 
-VEGA = ["vega/vega.min.js", "vega/vega-lite.min.js", "vega/vega-embed.min.js", "vega/linres-explore.js"]
+# The loader fetches vega, vega-lite and vega-embed (beside it) when a figure nears the screen.
+VEGA = ["vega/linres-explore.js"]
 
 
 def _names(entry) -> str:
