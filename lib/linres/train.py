@@ -9,7 +9,7 @@ problems cost. :mod:`linres.engine.dispatch` chooses the loop that runs the call
 >>> import numpy as np, linres
 >>> res = linres.run(linres.gd(0.1), linres.identity_layers(2, 2), np.diag([1.5, 0.8]), tol=1e-10)
 >>> res.status, res.steps
-('converged', 77)
+('converged', 54)
 """
 from __future__ import annotations
 
