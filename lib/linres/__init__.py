@@ -6,7 +6,7 @@ A network is a stack of layers (…, L, d, d); the loss is ½‖Θ_L⋯Θ_1 − 
 Public API
 ----------
 model        identity_layers, product, loss, loss_and_grad, grad
-updates      UpdateRule, gd, penalized_gd, margin_balanced (+ *_step one-shot forms)
+updates      UpdateRule, gd, penalized_gd, margin_balanced (and their one-step forms)
 penalties    Penalty, WeightDecay, OrthogonalityPenalty
 margin       margin_of (also ``linres.margin(A)``), project_margin, balance
 train        run (returns an engine Result)
@@ -24,7 +24,7 @@ landscape    target features and determinant diagnostics (book/beyond.ipynb)
 backend      choose the compiled (numba) or the pure-numpy engine
 
 ``linres.margin`` is the module :mod:`linres.margin`; it is also callable, ``linres.margin(A)``
-being :func:`linres.margin_of`.
+being :func:`linres.margin.margin_of`.
 """
 from . import margin  # noqa: I001  (the module, made callable; see linres.margin)
 from . import backend, bounds, diagnostics, engine, explore, flow, inits, landscape, margin_trace, normal, targets

@@ -1,4 +1,4 @@
-"""Choose how :func:`linres.run` and :func:`linres.run_scalar` compute.
+"""Choose how :func:`linres.train.run` and :func:`linres.scalar.run_scalar` compute.
 
 ``"auto"`` (the default) runs the compiled numba kernels where they apply and the numpy
 reference elsewhere; ``"numpy"`` always uses the reference; ``"numba"`` insists on numba

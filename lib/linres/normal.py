@@ -35,8 +35,8 @@ gradient descent, for every step size, keeps the form, and each block follows
 .. math::  z_{t+1} = z_t − η_t\,\bar z_t^{\,L−1}(z_t^L − φ),   z_0 = 1,
 
 the complex analogue of :mod:`linres.scalar` (for real z and φ it *is* that recurrence).
-The loss is ℓ = ½ Σ_j |z_j^L − φ_j|² over the full spectrum (a pair contributes
-‖ι(z^L − φ)‖_F²/2 = |z^L − φ|², split as two conjugate halves). The recurrence commutes
+The loss is ℓ = ½ Σ_j \|z_j^L − φ_j\|² over the full spectrum (a pair contributes
+‖ι(z^L − φ)‖_F²/2 = \|z^L − φ\|², split as two conjugate halves). The recurrence commutes
 with conjugation, so conjugate entries stay conjugate. ``tests/test_normal.py`` checks
 all of this against full-matrix GD.
 
@@ -242,7 +242,7 @@ def normal_form(target, rtol: float = 1e-9) -> NormalForm:
 
 
 def normal_loss(z, phi, L: int) -> Array:
-    """ℓ = ½ Σ_j |z_j^L − φ_j|² over the last axis."""
+    r"""ℓ = ½ Σ_j \|z_j^L − φ_j\|² over the last axis."""
     z, phi = _as_complex(z, "z"), _as_complex(phi, "phi")
     r = ipow(z, check_depth(L)) - phi
     return 0.5 * np.sum(r.real**2 + r.imag**2, axis=-1)
@@ -330,14 +330,14 @@ def layers_from_normal(z, form: NormalForm, L: int) -> Array:
 
 
 def principal_root(phi, L: int) -> Array:
-    r"""The principal L-th root |φ|^{1/L} e^{i Arg φ / L}, Arg ∈ (−π, π]."""
+    r"""The principal L-th root \|φ\|^{1/L} e^{i Arg φ / L}, Arg ∈ (−π, π]."""
     phi = _as_complex(phi, "phi")
     L = check_depth(L)
     return np.abs(phi) ** (1.0 / L) * np.exp(1j * np.angle(phi) / L)
 
 
 def root_index(z, phi, L: int) -> Array:
-    r"""The k with z ≈ |φ|^{1/L} e^{i(Arg φ + 2πk)/L}, as an integer in (−L/2, L/2].
+    r"""The k with z ≈ \|φ\|^{1/L} e^{i(Arg φ + 2πk)/L}, as an integer in (−L/2, L/2].
 
     k = 0 is the principal root. Only meaningful when z^L ≈ φ ≠ 0.
     """
@@ -347,16 +347,17 @@ def root_index(z, phi, L: int) -> Array:
     return np.where(k > L // 2, k - L, k)
 
 
+#: The outcomes of :func:`convergence_map`, indexed by ``RootMap.kind``.
 KINDS = ("principal root", "other root", "no convergence", "diverged")
 
 
 class RootMap(NamedTuple):
-    """Outcome of :func:`convergence_map`, one entry per target eigenvalue.
+    r"""Outcome of :func:`convergence_map`, one entry per target eigenvalue.
 
     ``kind`` indexes :data:`KINDS` (0 principal root, 1 another L-th root, 2 no
     convergence within the budget, 3 diverged); ``root`` is :func:`root_index` of the
     final z; ``steps`` the step at which the loss first fell below ``tol`` (or the budget);
-    ``loss`` the final loss ½|z^L − φ|².
+    ``loss`` the final loss ½\|z^L − φ\|².
     """
 
     kind: Array

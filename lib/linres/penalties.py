@@ -19,7 +19,7 @@ Kernel code. A penalty class may also define ``scalar_kernel(self) -> (code, κ)
 that the compiled scalar kernel computes its ψ' as formula ``code`` with constant κ
 (1: κ(z − 1); 2: κz(z² − 1)). :func:`linres.run_scalar` then runs it compiled; a penalty
 without that declaration (in its own class body) runs on the numpy reference loop.
-The bounds use :attr:`kind` ("wd", "orth") to recognise the penalties their theorems cover.
+The bounds use ``kind`` ("wd", "orth") to recognise the penalties their theorems cover.
 """
 from __future__ import annotations
 

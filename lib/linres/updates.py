@@ -37,6 +37,7 @@ __all__ = [
     "gd_step",
     "penalized_gd_step",
     "margin_balanced_step",
+    "NonFiniteStep",
 ]
 
 

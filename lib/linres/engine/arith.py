@@ -32,7 +32,7 @@ def underflow_floor(L: int) -> float:
 
 
 def guard_floor(L: int, eta, phi) -> float:
-    """:func:`underflow_floor`, or 0 (no flushing) if η(|φ|+1) may be too large for it to be harmless."""
+    r""":func:`underflow_floor`, or 0 (no flushing) if η(\|φ\| + 1) may be too large for it to be harmless."""
     zmin = underflow_floor(L)
     if zmin > 0.0 and np.size(phi) and np.size(eta):
         big = float(np.max(eta)) * (float(np.max(np.abs(phi))) + 1.0)

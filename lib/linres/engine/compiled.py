@@ -7,7 +7,7 @@ Each kernel advances the still-running problems of a flat batch from step t0 to 
   writes ℓ_t (non-finite → inf) to row t // r − j0 of ``hist`` and, if asked to, the state
   at t to the same row of ``snap``;
 - a problem stops at the first t at which a stopping rule holds; its state stays the one at t
-  and its status code (:data:`~linres.engine.contract.CONVERGED`, …) is written;
+  and its status code (``CONVERGED``, …) is written;
 - a problem still running at t1 leaves its state at t1 in ``S`` and the state at t1 + 1 in
   ``Sn`` (the next call resumes from there, t0 = t1 + 1).
 
@@ -18,9 +18,9 @@ constants ``F_*`` and ``I_*`` below, and the per-problem bookkeeping arrays.
 Layouts. Scalar kernel: blocks of 32 problems advance in lock step; lane j·32 + q holds
 coordinate j of problem q, so the update vectorizes across problems, and a problem that
 stops frees its lanes (they then compute on zeros, cheap and never subnormal). Matrix
-kernels: :func:`gd_chunk` runs one problem at a time (by loops, or with SciPy's BLAS dgemm
+kernels: ``gd_chunk`` runs one problem at a time (by loops, or with SciPy's BLAS dgemm
 when the dispatcher asks, each layer's update fused into its last product);
-:func:`gd_chunk_lanes` runs ``GD_LANES`` problems at a time in the lanes of SIMD registers.
+``gd_chunk_lanes`` runs ``GD_LANES`` problems at a time in the lanes of SIMD registers.
 
 The kernels also run as plain Python under ``NUMBA_DISABLE_JIT=1`` (slowly), so that
 coverage can see them; the BLAS call then becomes a numpy product.
@@ -398,7 +398,7 @@ def gd_chunk(W, Wn, T, eta, blas, ctl):
     Backprop order: prefix products P_i, the loss, the back-chain S_{i−1} = Θ_iᵀ S_i from
     S_L = Θ_{L:1} − Φ, then every layer's update; 3(L − 1) products of d×d blocks, by
     BLAS when ``blas`` (larger d), else by loops. One problem at a time: used for d ≥ 12,
-    and for batches too small to fill the lanes of :func:`gd_chunk_lanes`.
+    and for batches too small to fill the lanes of ``gd_chunk_lanes``.
     """
     fp, ip, first, stall_ref, hist, active, status, steps, final_loss, snap = ctl
     tol, blowup, stall_rtol = fp[F_TOL], fp[F_BLOWUP], fp[F_STALL_RTOL]
@@ -457,9 +457,9 @@ def gd_chunk(W, Wn, T, eta, blas, ctl):
 
 @njit(cache=True)
 def gd_chunk_lanes(W, Wn, T, eta, dims, ctl):
-    """:func:`gd_chunk` for small d, GD_LANES problems at a time in SIMD lanes.
+    """``gd_chunk`` for small d, GD_LANES problems at a time in SIMD lanes.
 
-    Same arithmetic, in the same order, as the loops of :func:`gd_chunk` for each problem;
+    Same arithmetic, in the same order, as the loops of ``gd_chunk`` for each problem;
     every block array carries a last axis of GD_LANES lanes. A problem that stops frees its
     lane, which then computes on zeros (cheap, never subnormal).
     """

@@ -4,12 +4,12 @@ A loop advances a flat batch of n independent problems and tracks ℓ_t for each
 stops (its state frozen) at the first step t at which one of these holds, in this order of
 precedence:
 
-- :attr:`Status.DIVERGED`  ℓ_t is not finite, or ℓ_t > ``blowup`` · max(1, ℓ_0); its loss
+- ``diverged``  ℓ_t is not finite, or ℓ_t > ``blowup`` · max(1, ℓ_0); its loss
   is then reported as ``inf`` if it was not finite (divergence is a status, never a NaN);
-- :attr:`Status.CONVERGED` ℓ_t ≤ ``tol``;
-- :attr:`Status.STALLED`   (only with ``stall_window`` = w) |ℓ_{t−w} − ℓ_t| ≤ ``stall_rtol`` · ℓ_t
+- ``converged`` ℓ_t ≤ ``tol``;
+- ``stalled``   (only with ``stall_window`` = w) |ℓ_{t−w} − ℓ_t| ≤ ``stall_rtol`` · ℓ_t
   at a multiple t > 0 of w;
-- :attr:`Status.MAX_STEPS` t reached ``max_steps``.
+- ``max_steps`` t reached ``max_steps``.
 
 Both backends write these statuses as the integer :attr:`Status.code` (the compiled kernels
 read the codes as constants) and turn them into names once, at the end.
@@ -122,7 +122,7 @@ class StopRule:
 
 @dataclass
 class Result:
-    r"""Outcome of :func:`linres.run`, :func:`linres.run_scalar` and :func:`linres.normal.run_normal`.
+    r"""Outcome of :func:`linres.train.run`, :func:`linres.scalar.run_scalar` and :func:`linres.normal.run_normal`.
 
     ``state`` is the final state: layers (…, L, d, d) for ``run`` (also as ``layers``), a
     spectrum (…, d) for the scalar and normal reductions (also as ``z``). ``loss``, ``status``
@@ -142,12 +142,12 @@ class Result:
 
     @property
     def layers(self) -> Array:
-        """The final layers (:func:`linres.run`)."""
+        """The final layers (:func:`linres.train.run`)."""
         return self.state
 
     @property
     def z(self) -> Array:
-        """The final eigen-coordinates (:func:`linres.run_scalar`, :func:`linres.normal.run_normal`)."""
+        """The final eigen-coordinates (:func:`linres.scalar.run_scalar`, :func:`linres.normal.run_normal`)."""
         return self.state
 
     @property

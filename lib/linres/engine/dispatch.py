@@ -113,7 +113,7 @@ def _compiled(backend: str | None) -> bool:
 
 
 def plan_layers(kernel: str | None, n: int, L: int, d: int, equal_layers: bool, backend: str | None = None) -> str:
-    """The loop for :func:`linres.run`: ``"reference"``, ``"scalar"``, ``"gd_blas"``,
+    """The loop for :func:`linres.train.run`: ``"reference"``, ``"scalar"``, ``"gd_blas"``,
     ``"gd_lanes"`` or ``"gd_loops"`` (see the table above)."""
     if kernel != "gd" or n == 0 or not _compiled(backend):
         return "reference"
@@ -141,7 +141,7 @@ def penalty_code(penalty) -> tuple[int, float] | None:
 
 
 def plan_spectrum(penalty, n: int, backend: str | None = None) -> str:
-    """The loop for :func:`linres.run_scalar`: ``"scalar"`` or ``"reference"``."""
+    """The loop for :func:`linres.scalar.run_scalar`: ``"scalar"`` or ``"reference"``."""
     if n == 0 or not _compiled(backend) or penalty_code(penalty) is None:
         return "reference"
     return "scalar"

@@ -1,7 +1,7 @@
 """Recorded rows of a run, stored in preallocated blocks and assembled once at the end.
 
 Rows arrive one at a time (reference loop) or many at a time (compiled kernels). Each field
-is kept in blocks whose size doubles up to a cap; :meth:`History.arrays` copies the blocks,
+is kept in blocks whose size doubles up to a cap; ``History.arrays`` copies the blocks,
 one by one, into arrays of exactly the recorded size, so that memory peaks at what the
 history holds plus one block.
 """

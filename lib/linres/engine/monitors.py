@@ -4,7 +4,7 @@ A monitor is a vectorised function of the states of many problems at once. The c
 kernels copy the state at every record step into a block of rows, and each monitor is then
 evaluated on the whole block in one numpy call (no return to Python at every step); the
 reference loop evaluates it at each record step. ``res.history[name]`` has shape
-(records, *batch, *shape).
+``(records, *batch, *shape)``.
 
 Monitors of the layers (``run``), evaluated on layers (m, L, d, d):
 

@@ -20,7 +20,7 @@ def loop(S: Array, T: Array, eta, update: Callable, loss: Callable, stop: StopRu
     """Run ``update`` on a flat batch (axis 0) until every problem has stopped.
 
     ``observe(states, T) -> {name: rows}`` is evaluated on the whole batch at every record
-    step, with states of shape (1, n, …) (see :func:`linres.engine.dispatch.observer`). Returns (final loss, status codes, steps, history); ``S`` holds the
+    step, with states of shape (1, n, …) (see ``linres.engine.dispatch.observer``). Returns (final loss, status codes, steps, history); ``S`` holds the
     final states.
     """
     n = S.shape[0]
