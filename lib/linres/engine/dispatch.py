@@ -222,11 +222,11 @@ def _layer_loss(S, T):
     return 0.5 * np.einsum("...ij,...ij->...", e, e)
 
 
-def _scalar(K, z, P, eta_arr, L, pen, kappa, stop, obs):
+def _scalar(K, z, P, eta_arr, L, pen, kappa, stop, obs, zmin=None):
     e = L - 1
     # compiled once per L up to UNROLL_MAX_L, then once per bit length of L − 1
     spec = (0.0,) * e if L <= UNROLL_MAX_L else (0,) * e.bit_length()
-    zmin = guard_floor(L, eta_arr, P)
+    zmin = guard_floor(L, eta_arr, P) if zmin is None else zmin
     ctl = control(z.shape[0], stop, obs and z.shape, kappa=kappa, zmin=zmin, pen=pen)
     kern = lambda S, Sn, T, et, c: K.scalar_chunk(S, Sn, T, et, spec, e, c)  # noqa: E731
     return run_chunks(z, P, eta_arr, kern, stop, ctl, obs)
@@ -272,7 +272,7 @@ def solve_spectrum(z: Array, P: Array, L: int, eta, penalty, stop: StopRule, mon
         return loop(z, P, eta, scalar_update(L, penalty, zmin), lambda S, T: scalar_loss(S, T, L, zmin), stop, obs)
     pen, kappa = penalty_code(penalty)
     eta_arr = np.ascontiguousarray(np.broadcast_to(np.asarray(eta, dtype=float), (n,)))
-    return _scalar(compiled_module(), z, np.ascontiguousarray(P), eta_arr, L, pen, kappa, stop, obs)
+    return _scalar(compiled_module(), z, np.ascontiguousarray(P), eta_arr, L, pen, kappa, stop, obs, zmin)
 
 
 def normal_step(z, phi, L, eta):
