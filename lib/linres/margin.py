@@ -22,20 +22,30 @@ singular values in every layer:
 """
 from __future__ import annotations
 
+import sys
+import types
+
 import numpy as np
 import scipy.linalg
 
 from ._validate import Array, check_depth, check_target
 
-__all__ = ["margin", "project_margin", "balance", "BALANCINGS"]
+__all__ = ["margin", "margin_of", "project_margin", "balance", "BALANCINGS"]
 
 BALANCINGS = ("svd", "root")
 
 
 def margin(a) -> Array:
-    """γ(A) = λ_min((A + Aᵀ)/2), over the batch axes."""
+    """γ(A) = λ_min((A + Aᵀ)/2), over the batch axes.
+
+    >>> float(margin(np.array([[1.0, 4.0], [-4.0, 2.0]])))  # the skew part does not count
+    1.0
+    """
     a = check_target(a, "matrix")
     return np.linalg.eigvalsh(0.5 * (a + np.swapaxes(a, -1, -2)))[..., 0]
+
+
+margin_of = margin  # the name under which the package exports the function
 
 
 def _project(a: Array, gamma: float) -> Array:
@@ -49,9 +59,11 @@ def _project(a: Array, gamma: float) -> Array:
 def project_margin(a, gamma: float) -> Array:
     """Frobenius projection Π_γ(A) onto {B : (B + Bᵀ)/2 ⪰ γI} (see module docstring)."""
     a = check_target(a, "matrix")
+    if isinstance(gamma, bool) or not isinstance(gamma, (int, float, np.integer, np.floating)):
+        raise TypeError(f"margin level gamma must be a real number; got {gamma!r}")
     gamma = float(gamma)
     if not np.isfinite(gamma):
-        raise ValueError("gamma must be finite")
+        raise ValueError(f"margin level gamma must be finite; got {gamma!r}")
     return _project(a, gamma)
 
 
@@ -109,3 +121,14 @@ def _balance(g: Array, L: int, method: str) -> Array:
     layers = np.repeat(rest[..., None, :, :], L, axis=-3)
     layers[..., 0, :, :] = first
     return layers
+
+
+class _CallableModule(types.ModuleType):
+    """``linres.margin`` is this module (``import linres.margin`` works) and, for the chapters
+    that write ``linres.margin(A)``, calling it computes :func:`margin`."""
+
+    def __call__(self, a) -> Array:
+        return margin(a)
+
+
+sys.modules[__name__].__class__ = _CallableModule

@@ -22,6 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._validate import Array, check_depth, check_layers, check_pair
+from .engine.checks import check_batch
 
 __all__ = [
     "identity_layers",
@@ -35,11 +36,15 @@ __all__ = [
 
 
 def identity_layers(L: int, d: int, batch: tuple[int, ...] = ()) -> Array:
-    """The identity initialization Θ_i = I, shape ``batch + (L, d, d)``."""
+    """The identity initialization Θ_i = I, shape ``batch + (L, d, d)``.
+
+    >>> identity_layers(3, 2, batch=(5,)).shape
+    (5, 3, 2, 2)
+    """
     L = check_depth(L)
     if isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d < 1:
         raise ValueError(f"dimension d must be a positive integer; got {d!r}")
-    return np.broadcast_to(np.eye(d), tuple(batch) + (L, d, d)).copy()
+    return np.broadcast_to(np.eye(d), check_batch(batch) + (L, d, d)).copy()
 
 
 def prefix_products(layers: Array) -> Array:

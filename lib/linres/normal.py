@@ -35,8 +35,8 @@ gradient descent, for every step size, keeps the form, and each block follows
 .. math::  z_{t+1} = z_t − η_t\,\bar z_t^{\,L−1}(z_t^L − φ),   z_0 = 1,
 
 the complex analogue of :mod:`linres.scalar` (for real z and φ it *is* that recurrence).
-The loss is ℓ = ½ Σ_j |z_j^L − φ_j|² over the full spectrum (a pair contributes
-‖ι(z^L − φ)‖_F²/2 = |z^L − φ|², split as two conjugate halves). The recurrence commutes
+The loss is ℓ = ½ Σ_j \|z_j^L − φ_j\|² over the full spectrum (a pair contributes
+‖ι(z^L − φ)‖_F²/2 = \|z^L − φ\|², split as two conjugate halves). The recurrence commutes
 with conjugation, so conjugate entries stay conjugate. ``tests/test_normal.py`` checks
 all of this against full-matrix GD.
 
@@ -51,10 +51,13 @@ from typing import Callable, NamedTuple
 import numpy as np
 import scipy.linalg
 
-from ._loop import check_loop_options, loop, shape_output
-from ._kernels import ipow
 from ._validate import Array, check_depth, check_positive, check_positive_array, check_target
-from .scalar import ScalarResult
+from .engine import Result
+from .engine import dispatch as _dispatch
+from .engine.arith import ipow
+from .engine.checks import batch_eta, check_record
+from .engine.contract import StopRule
+from .engine.monitors import SPECTRUM_MONITORS, check_monitors
 
 __all__ = [
     "NormalForm",
@@ -239,16 +242,10 @@ def normal_form(target, rtol: float = 1e-9) -> NormalForm:
 
 
 def normal_loss(z, phi, L: int) -> Array:
-    """ℓ = ½ Σ_j |z_j^L − φ_j|² over the last axis."""
+    r"""ℓ = ½ Σ_j \|z_j^L − φ_j\|² over the last axis."""
     z, phi = _as_complex(z, "z"), _as_complex(phi, "phi")
     r = ipow(z, check_depth(L)) - phi
     return 0.5 * np.sum(r.real**2 + r.imag**2, axis=-1)
-
-
-def _step(z, phi, L, eta):
-    zl1 = ipow(np.conj(z), L - 1)
-    r = ipow(z, L) - phi
-    return 0.5 * np.sum(r.real**2 + r.imag**2, axis=-1), z - eta * zl1 * r
 
 
 def _eta(eta):
@@ -260,11 +257,16 @@ def _eta(eta):
 def normal_step(z, phi, L: int, eta) -> Array:
     r"""One step z ← z − η \bar z^{L−1}(z^L − φ), elementwise (η a float or broadcastable array)."""
     z, phi = _as_complex(z, "z"), _as_complex(phi, "phi")
-    return _step(z, phi, check_depth(L), _eta(eta))[1]
+    with np.errstate(over="ignore", invalid="ignore"):
+        new = _dispatch.normal_step(z, phi, check_depth(L), _eta(eta))[1]
+    if not np.all(np.isfinite(new)):
+        from .updates import NonFiniteStep
+        raise NonFiniteStep("normal_step: the new z is not finite (overflow); the step size eta is too large")
+    return new
 
 
-# The outcome of run_normal has the fields of the scalar path's, with complex z.
-NormalResult = ScalarResult
+#: The outcome of :func:`run_normal` (the engine's one result type, with complex ``z``).
+NormalResult = Result
 
 
 def run_normal(
@@ -280,6 +282,7 @@ def run_normal(
     blowup: float = 1e8,
     stall_window: int | None = None,
     stall_rtol: float = 1e-9,
+    monitors=(),
 ) -> NormalResult:
     r"""Run z ← z − η \bar z^{L−1}(z^L − φ) for complex spectra ``phi`` of shape (…, d).
 
@@ -292,38 +295,21 @@ def run_normal(
     """
     phi = _as_complex(phi, "phi")
     if phi.ndim < 1 or phi.shape[-1] < 1:
-        raise ValueError("phi must have shape (..., d): a spectrum per problem")
+        raise ValueError(f"phi must have shape (..., d) with d >= 1: a spectrum per problem; got {phi.shape}")
     L = check_depth(L)
-    check_loop_options(tol, max_steps, record_every, blowup, stall_window, stall_rtol)
+    stop = StopRule(tol, max_steps, record_every, blowup, stall_window, stall_rtol)
+    record = check_record(record)
+    names = check_monitors(monitors, SPECTRUM_MONITORS)
     batch, d = phi.shape[:-1], phi.shape[-1]
     n = int(np.prod(batch, dtype=int))
-    z = np.broadcast_to(_as_complex(z0, "z0"), phi.shape).reshape(n, d).copy()
-    P = phi.reshape(n, d)
-    eta = _eta(eta)
-    if np.ndim(eta) > 0:
-        try:
-            eta = np.broadcast_to(eta, batch).reshape(n)
-        except ValueError:
-            raise ValueError(f"eta must be a float or broadcast to the batch shape {batch}") from None
-
-    def update(za, pa, ea):
-        e = ea if np.ndim(ea) == 0 else ea[:, None]
-        return _step(za, pa, L, e)
-
-    def loss(S, T):
-        r = ipow(S, L) - T
-        return 0.5 * np.sum(r.real**2 + r.imag**2, axis=-1)
-
-    out = loop(
-        z, P, eta, update, loss,
-        tol=tol, max_steps=max_steps, record_every=record_every, record=record,
-        blowup=blowup, stall_window=stall_window, stall_rtol=stall_rtol,
-    )
-    f = shape_output(out, batch, (d,))
-    return NormalResult(
-        z=f["state"], loss=f["loss"], status=f["status"], steps=f["steps"],
-        history_steps=f["history_steps"], history_loss=f["history_loss"], history=f["history"],
-    )
+    z0 = _as_complex(z0, "z0")
+    try:
+        z = np.broadcast_to(z0, phi.shape).reshape(n, d).copy()
+    except ValueError:
+        raise ValueError(f"z0 of shape {z0.shape} does not broadcast to phi's shape {phi.shape}") from None
+    eta = batch_eta(eta, batch, n)
+    out = _dispatch.solve_normal(z, phi.reshape(n, d), L, eta, stop, names, record)
+    return _dispatch.result(out, z, batch, (d,))
 
 
 def layers_from_normal(z, form: NormalForm, L: int) -> Array:
@@ -344,14 +330,14 @@ def layers_from_normal(z, form: NormalForm, L: int) -> Array:
 
 
 def principal_root(phi, L: int) -> Array:
-    r"""The principal L-th root |φ|^{1/L} e^{i Arg φ / L}, Arg ∈ (−π, π]."""
+    r"""The principal L-th root \|φ\|^{1/L} e^{i Arg φ / L}, Arg ∈ (−π, π]."""
     phi = _as_complex(phi, "phi")
     L = check_depth(L)
     return np.abs(phi) ** (1.0 / L) * np.exp(1j * np.angle(phi) / L)
 
 
 def root_index(z, phi, L: int) -> Array:
-    r"""The k with z ≈ |φ|^{1/L} e^{i(Arg φ + 2πk)/L}, as an integer in (−L/2, L/2].
+    r"""The k with z ≈ \|φ\|^{1/L} e^{i(Arg φ + 2πk)/L}, as an integer in (−L/2, L/2].
 
     k = 0 is the principal root. Only meaningful when z^L ≈ φ ≠ 0.
     """
@@ -361,16 +347,17 @@ def root_index(z, phi, L: int) -> Array:
     return np.where(k > L // 2, k - L, k)
 
 
+#: The outcomes of :func:`convergence_map`, indexed by ``RootMap.kind``.
 KINDS = ("principal root", "other root", "no convergence", "diverged")
 
 
 class RootMap(NamedTuple):
-    """Outcome of :func:`convergence_map`, one entry per target eigenvalue.
+    r"""Outcome of :func:`convergence_map`, one entry per target eigenvalue.
 
     ``kind`` indexes :data:`KINDS` (0 principal root, 1 another L-th root, 2 no
     convergence within the budget, 3 diverged); ``root`` is :func:`root_index` of the
     final z; ``steps`` the step at which the loss first fell below ``tol`` (or the budget);
-    ``loss`` the final loss ½|z^L − φ|².
+    ``loss`` the final loss ½\|z^L − φ\|².
     """
 
     kind: Array

@@ -8,12 +8,19 @@ commuting with a symmetric Φ, so the penalty cannot help it past a negative
 eigenvalue.
 
 A penalty provides
+
 - ``value(layers)``: Σ_i ψ(Θ_i) over the layer axis;
 - ``grad(layers)``: ∇ψ(Θ_i) for every layer, shaped like ``layers``;
 - ``scalar_grad(z)``: ψ restricted to the symmetric reduction. If Θ = Q diag(z) Qᵀ
   then ∇ψ(Θ) = Q diag(ψ'(z)) Qᵀ, and this returns ψ'(z) elementwise.
 
 Any object with these three methods can be passed where a penalty is expected.
+
+Kernel code. A penalty class may also define ``scalar_kernel(self) -> (code, κ)``, declaring
+that the compiled scalar kernel computes its ψ' as formula ``code`` with constant κ
+(1: κ(z − 1); 2: κz(z² − 1)). :func:`linres.scalar.run_scalar` then runs it compiled; a penalty
+without that declaration (in its own class body) runs on the numpy reference loop.
+The bounds use ``kind`` ("wd", "orth") to recognise the penalties their theorems cover.
 """
 from __future__ import annotations
 
@@ -56,6 +63,12 @@ class WeightDecay:
     def scalar_grad(self, z: Array) -> Array:
         return self.kappa * (z - 1.0)
 
+    kind = "wd"
+
+    def scalar_kernel(self) -> tuple[int, float]:
+        """Kernel code 1: ψ'(z) = κ(z − 1)."""
+        return 1, self.kappa
+
 
 @dataclass(frozen=True)
 class OrthogonalityPenalty:
@@ -82,6 +95,12 @@ class OrthogonalityPenalty:
 
     def scalar_grad(self, z: Array) -> Array:
         return self.kappa * z * (z * z - 1.0)
+
+    kind = "orth"
+
+    def scalar_kernel(self) -> tuple[int, float]:
+        """Kernel code 2: ψ'(z) = κz(z² − 1)."""
+        return 2, self.kappa
 
 
 @dataclass(frozen=True, eq=False)

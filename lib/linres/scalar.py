@@ -15,33 +15,28 @@ The state is an array ``z`` of shape (..., d): one row of eigen-coordinates per
 problem; the recurrence runs on all of them at once.
 
 Floating point. The power z^{L−1} is computed by binary powering (a fixed chain of
-multiplications, :func:`linres._kernels.ipow`), and z^L as z^{L−1}·z. For L ≥ 3, a
-coordinate with |z| below 2^{−1000/L} has z^{L−1} and z^L set to exactly 0 before
+multiplications, :func:`linres.engine.arith.ipow`), and z^L as z^{L−1}·z. For L ≥ 3, a
+coordinate with \|z\| below 2^{−1000/L} has z^{L−1} and z^L set to exactly 0 before
 they underflow into subnormal numbers (which slow every operation 10–100×); the
 term dropped is far below half an ulp of z, so z itself is unchanged by this
-(:func:`linres._kernels.underflow_floor` gives the argument). The compiled kernel
+(:func:`linres.engine.arith.underflow_floor` gives the argument). The compiled kernel
 that :func:`run_scalar` uses by default performs exactly these operations in this
 order, so both backends give the same numbers bit for bit.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
 
-from . import _kernels
-from ._kernels import guard_floor, ipow, underflow_floor
-from ._loop import check_loop_options, kernel_loop, loop, shape_output
-from ._validate import (
-    Array, as_float_array, check_depth, check_positive, check_positive_array,
-    check_target, require_symmetric,
-)
-from .penalties import OrthogonalityPenalty, Penalty, WeightDecay
-
-# The compiled scalar kernel unrolls z^{L−1} for each L up to this depth (one compilation,
-# about a second, per L); deeper networks share one kernel per bit length of L − 1.
-UNROLL_MAX_L = 16
+from ._validate import Array, as_float_array, check_depth, check_target, require_symmetric
+from .engine import Result
+from .engine import dispatch as _dispatch
+from .engine.arith import guard_floor, underflow_floor
+from .engine.checks import batch_eta, check_eta, check_record
+from .engine.contract import StopRule
+from .engine.monitors import SPECTRUM_MONITORS, check_monitors
+from .penalties import Penalty
 
 __all__ = [
     "eigen_reduction",
@@ -52,68 +47,76 @@ __all__ = [
     "layers_from_scalar",
 ]
 
+#: The outcome of :func:`run_scalar` (the engine's one result type; ``res.z`` is the final state).
+ScalarResult = Result
+
 
 def eigen_reduction(target) -> tuple[Array, Array]:
-    """Spectrum φ (…, d) and orthonormal eigenvectors U (…, d, d) of a symmetric Φ."""
+    """Spectrum φ (…, d) and orthonormal eigenvectors U (…, d, d) of a symmetric Φ.
+
+    >>> phi, u = eigen_reduction(np.diag([2.0, -1.0]))
+    >>> phi
+    array([-1.,  2.])
+    """
     phi = require_symmetric(check_target(target))
     vals, vecs = np.linalg.eigh(0.5 * (phi + np.swapaxes(phi, -1, -2)))
     return vals, vecs
 
 
-def _powers(z, L, zmin):
-    # z^{L−1} and the base it was computed from (0 where |z| < zmin; see the module docstring)
-    zb = np.where(np.abs(z) < zmin, 0.0, z) if zmin > 0.0 else z
-    return ipow(zb, L - 1), zb
+def _spectrum(x, name: str) -> Array:
+    a = as_float_array(x, name)
+    if a.ndim < 1 or a.shape[-1] < 1:
+        raise ValueError(f"{name} must have shape (..., d) with d >= 1; got {a.shape}")
+    return a
 
 
-def _loss(z, phi, L, zmin):
-    zl1, zb = _powers(z, L, zmin)
-    r = zl1 * zb - phi
-    return 0.5 * np.sum(r * r, axis=-1)
+def _penalty(penalty):
+    if penalty is not None and not isinstance(penalty, Penalty):
+        raise TypeError(f"penalty must be None or provide value(), grad() and scalar_grad(); got {penalty!r}")
+    return penalty
 
 
 def scalar_loss(z: Array, phi: Array, L: int) -> Array:
-    """ℓ = ½ Σ_j (z_j^L − φ_j)² over the last axis."""
-    z = np.asarray(z, dtype=float)
-    return _loss(z, np.asarray(phi, dtype=float), L, underflow_floor(L))
+    """ℓ = ½ Σ_j (z_j^L − φ_j)² over the last axis.
+
+    >>> float(scalar_loss(np.array([1.0, 1.0]), np.array([2.0, 1.0]), 2))
+    0.5
+    """
+    z, phi, L = _spectrum(z, "z"), _spectrum(phi, "phi"), check_depth(L)
+    _broadcast(z, phi)
+    return _dispatch.scalar_loss(z, phi, L, underflow_floor(L))
 
 
-def _step(z, phi, L, eta, penalty, zmin=None):
-    if zmin is None:
-        zmin = guard_floor(L, eta, phi)
-    zl1, zb = _powers(z, L, zmin)
-    r = zl1 * zb - phi
-    g = zl1 * r
-    if penalty is not None:
-        g = g + penalty.scalar_grad(z)
-    return 0.5 * np.sum(r * r, axis=-1), z - eta * g
+def _broadcast(z, phi):
+    try:
+        return np.broadcast_shapes(z.shape, phi.shape)
+    except ValueError:
+        raise ValueError(f"z of shape {z.shape} and phi of shape {phi.shape} do not broadcast") from None
 
 
 def scalar_step(z, phi, L: int, eta, penalty: Penalty | None = None) -> Array:
-    r"""One step z ← z − η [z^{L−1}(z^L − φ) + ψ'(z)], elementwise."""
-    z = as_float_array(z, "z")
-    phi = as_float_array(phi, "phi")
-    L = check_depth(L)
-    eta = check_positive(eta, "step size eta") if np.ndim(eta) == 0 else check_positive_array(eta, "step size eta")
-    return _step(z, phi, L, eta, penalty)[1]
+    r"""One step z ← z − η [z^{L−1}(z^L − φ) + ψ'(z)], elementwise.
 
+    Raises :class:`~linres.updates.NonFiniteStep` (a ``ValueError``) if the new z is not finite.
 
-@dataclass
-class ScalarResult:
-    """Outcome of :func:`run_scalar` (and of :func:`linres.normal.run_normal`, with complex ``z``);
-    ``z`` has shape (…, d), other fields the batch shape."""
+    >>> scalar_step(np.array([1.0]), np.array([2.0]), 2, 0.1)
+    array([1.1])
+    """
+    from .updates import NonFiniteStep
 
-    z: Array
-    loss: Array
-    status: Array
-    steps: Array
-    history_steps: Array
-    history_loss: Array
-    history: dict[str, Array] = field(default_factory=dict)
-
-    @property
-    def converged(self) -> Array:
-        return np.asarray(self.status) == "converged"
+    z, phi, L = _spectrum(z, "z"), _spectrum(phi, "phi"), check_depth(L)
+    shape = _broadcast(z, phi)
+    eta = check_eta(eta)
+    if np.ndim(eta) > 0:
+        try:
+            np.broadcast_shapes(np.shape(eta), shape)
+        except ValueError:
+            raise ValueError(f"step size eta of shape {np.shape(eta)} does not broadcast to z's shape {shape}") from None
+    with np.errstate(over="ignore", invalid="ignore"):
+        new = _dispatch.scalar_step(z, phi, L, eta, _penalty(penalty), guard_floor(L, eta, phi))[1]
+    if not np.all(np.isfinite(new)):
+        raise NonFiniteStep("scalar_step: the new z is not finite (overflow); the step size eta is too large")
+    return new
 
 
 def run_scalar(
@@ -130,75 +133,53 @@ def run_scalar(
     blowup: float = 1e8,
     stall_window: int | None = None,
     stall_rtol: float = 1e-9,
-) -> ScalarResult:
+    monitors=(),
+) -> Result:
     r"""Run the scalar recurrence for spectra ``phi`` of shape (…, d).
 
     Equivalent (in exact arithmetic) to :func:`linres.train.run` with ``gd(eta)`` or
     ``penalized_gd(eta, penalty)`` from the identity on Φ = U diag(φ) Uᵀ. ``eta`` is a
-    float or an array with the batch shape ``phi.shape[:-1]``. Stopping rules and
-    statuses are those of :func:`linres.train.run`. ``record(z, phi)`` receives the
-    flat batch, shapes (n, d).
+    float or an array with the batch shape ``phi.shape[:-1]``; ``z0`` broadcasts to
+    ``phi``'s shape. Stopping rules and statuses are those of :func:`linres.train.run`;
+    ``record(z, phi)`` receives the flat batch, shapes (n, d); ``monitors=("z",)``
+    records z without a callback.
+
+    >>> res = run_scalar(np.array([2.0, 0.5]), 3, 0.1, tol=1e-12)
+    >>> res.status, res.z.round(6)
+    ('converged', array([1.259921, 0.793701]))
     """
-    phi = as_float_array(phi, "phi")
-    if phi.ndim < 1:
-        raise ValueError("phi must have shape (..., d): a spectrum per problem")
+    phi = _spectrum(phi, "phi")
     L = check_depth(L)
-    check_loop_options(tol, max_steps, record_every, blowup, stall_window, stall_rtol)
-    if penalty is not None and not isinstance(penalty, Penalty):
-        raise TypeError("penalty must provide value(), grad() and scalar_grad()")
+    stop = StopRule(tol, max_steps, record_every, blowup, stall_window, stall_rtol)
+    record = check_record(record)
+    names = check_monitors(monitors, SPECTRUM_MONITORS)
+    penalty = _penalty(penalty)
     batch, d = phi.shape[:-1], phi.shape[-1]
     n = int(np.prod(batch, dtype=int))
-    z = np.broadcast_to(as_float_array(z0, "z0"), phi.shape).reshape(n, d).copy()
-    P = phi.reshape(n, d)
-    if np.ndim(eta) == 0:
-        eta = check_positive(eta, "step size eta")
-    else:
-        eta = np.broadcast_to(check_positive_array(eta, "step size eta"), batch).reshape(n)
-
-    zmin = guard_floor(L, eta, P)
-    options = dict(tol=tol, max_steps=max_steps, record_every=record_every, record=record,
-                   blowup=blowup, stall_window=stall_window, stall_rtol=stall_rtol)
-    pen = _kernel_penalty(penalty)
-    if n > 0 and _kernels.use_numba(pen is not None):
-        kern = _kernels.kernels().scalar_chunk
-        kind, kappa = pen
-
-        e = L - 1
-        # compiled once per L up to UNROLL_MAX_L, then once per bit length of L − 1
-        spec = (0.0,) * e if L <= UNROLL_MAX_L else (0,) * e.bit_length()
-
-        def chunk(S, Sn, T, eta_, *rest):
-            kern(S, Sn, T, eta_, spec, e, kind, kappa, zmin, *rest)
-
-        out = kernel_loop(z, np.ascontiguousarray(P), eta, chunk, **options)
-    else:
-        def update(za, pa, ea):
-            e = ea if np.ndim(ea) == 0 else ea[:, None]
-            return _step(za, pa, L, e, penalty, zmin)
-
-        out = loop(z, P, eta, update, lambda S, T: _loss(S, T, L, zmin), **options)
-    f = shape_output(out, batch, (d,))
-    return ScalarResult(
-        z=f["state"], loss=f["loss"], status=f["status"], steps=f["steps"],
-        history_steps=f["history_steps"], history_loss=f["history_loss"], history=f["history"],
-    )
-
-
-def _kernel_penalty(penalty) -> tuple[int, float] | None:
-    """(kind, κ) for the penalties the compiled kernel knows; None for any other."""
-    if penalty is None:
-        return 0, 0.0
-    if type(penalty) is WeightDecay:
-        return 1, float(penalty.kappa)
-    if type(penalty) is OrthogonalityPenalty:
-        return 2, float(penalty.kappa)
-    return None
+    z0 = as_float_array(z0, "z0")
+    try:
+        z = np.broadcast_to(z0, phi.shape).reshape(n, d).copy()
+    except ValueError:
+        raise ValueError(f"z0 of shape {z0.shape} does not broadcast to phi's shape {phi.shape}") from None
+    eta = batch_eta(eta, batch, n)
+    out = _dispatch.solve_spectrum(z, phi.reshape(n, d), L, eta, penalty, stop, names, record)
+    return _dispatch.result(out, z, batch, (d,))
 
 
 def layers_from_scalar(z, eigvecs, L: int) -> Array:
-    """The full layers U diag(z) Uᵀ, repeated L times: shape (…, L, d, d)."""
-    z = as_float_array(z, "z")
-    u = as_float_array(eigvecs, "eigvecs")
+    """The full layers U diag(z) Uᵀ, repeated L times: shape (…, L, d, d).
+
+    >>> layers_from_scalar(np.array([2.0]), np.eye(1), 3).shape
+    (3, 1, 1)
+    """
+    z = _spectrum(z, "z")
+    u = check_target(eigvecs, "eigvecs")
     L = check_depth(L)
+    if u.shape[-1] != z.shape[-1]:
+        raise ValueError(f"eigvecs are {u.shape[-1]}x{u.shape[-1]} but z has d = {z.shape[-1]}")
+    try:
+        np.broadcast_shapes(z.shape[:-1], u.shape[:-2])
+    except ValueError:
+        raise ValueError(f"batch axes of z {z.shape[:-1]} and eigvecs {u.shape[:-2]} do not broadcast") from None
     theta = (u * z[..., None, :]) @ np.swapaxes(u, -1, -2)
     return np.repeat(theta[..., None, :, :], L, axis=-3)

@@ -37,17 +37,33 @@ __all__ = [
     "gd_step",
     "penalized_gd_step",
     "margin_balanced_step",
+    "NonFiniteStep",
 ]
 
 
 class UpdateRule(NamedTuple):
+    """An update rule: ``init`` and ``update`` pure functions, the step size, and the kernel
+    that may run it.
+
+    ``kernel`` names the compiled kernel that computes exactly this rule's steps (``"gd"``
+    for :func:`gd`), or is None: then :func:`linres.train.run` uses the reference loop
+    (see :mod:`linres.engine.dispatch`).
+    """
+
     name: str
     init: Callable[[Array, Array], Array]
     update: Callable[[Array, Array, "float | Array"], tuple[Array, Array]]
     eta: "float | Array"
+    kernel: "str | None" = None
+
+
+class NonFiniteStep(ValueError, FloatingPointError):
+    """A single step produced non-finite layers (an overflow: the step size is too large)."""
 
 
 def _eta(eta) -> float | Array:
+    if isinstance(eta, bool) or eta is None:
+        raise TypeError(f"step size eta must be a positive number or an array of them; got {eta!r}")
     if np.ndim(eta) == 0:
         return check_positive(eta, "step size eta")
     return check_positive_array(eta, "step size eta")
@@ -70,8 +86,7 @@ def gd(eta) -> UpdateRule:
         lval, g = _loss_and_grad(w, phi)
         return lval, w - _bcast(eta) * g
 
-    update.kernel = "gd"  # linres.run may run this rule in a compiled kernel (same numbers)
-    return UpdateRule("gd", _identity_init, update, eta)
+    return UpdateRule("gd", _identity_init, update, eta, kernel="gd")
 
 
 def penalized_gd(eta, penalty: Penalty) -> UpdateRule:
@@ -81,7 +96,7 @@ def penalized_gd(eta, penalty: Penalty) -> UpdateRule:
     """
     eta = _eta(eta)
     if not isinstance(penalty, Penalty):
-        raise TypeError("penalty must provide value(), grad() and scalar_grad()")
+        raise TypeError(f"penalty must provide value(), grad() and scalar_grad(); got {penalty!r}")
 
     def update(w, phi, eta):
         lval, g = _loss_and_grad(w, phi)
@@ -148,7 +163,21 @@ def _auto_level(phi: Array) -> Array:
 
 def _one_step(rule: UpdateRule, layers, target) -> Array:
     w, phi = check_pair(layers, target)
-    return rule.update(w, phi, rule.eta)[1]
+    batch = np.broadcast_shapes(w.shape[:-3], phi.shape[:-2])
+    if np.ndim(rule.eta) > 0:
+        try:
+            ok = np.broadcast_shapes(np.shape(rule.eta), batch) == batch
+        except ValueError:
+            ok = False
+        if not ok:
+            raise ValueError(f"step size eta must be a number or an array broadcasting to the batch shape {batch}; "
+                             f"got shape {np.shape(rule.eta)}")
+    with np.errstate(over="ignore", invalid="ignore"):
+        new = rule.update(w, phi, rule.eta)[1]
+    if not np.all(np.isfinite(new)):
+        raise NonFiniteStep(f"{rule.name} step: the new layers are not finite (overflow); "
+                            "the step size eta is too large for these layers")
+    return new
 
 
 def gd_step(layers, target, eta) -> Array:

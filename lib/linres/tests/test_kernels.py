@@ -6,8 +6,8 @@ from hypothesis import strategies as st
 
 import linres
 from linres import OrthogonalityPenalty, WeightDecay, gd, identity_layers, run, run_scalar
-from linres import _kernels
-from linres._kernels import ipow, underflow_floor
+from linres.engine import dispatch as _kernels
+from linres.engine.arith import ipow, underflow_floor
 from linres.targets import near_identity, symmetric_with_negative, witness
 
 pytestmark = pytest.mark.skipif(not _kernels.numba_available(), reason="numba is not installed")

@@ -1,23 +1,35 @@
-r"""The numba kernels (imported lazily by :mod:`linres._kernels`; see its docstring).
+r"""The compiled (numba) kernels behind :mod:`linres.engine.dispatch`.
 
-Each kernel advances the still-running problems of a flat batch from step ``t0``
-to step ``t1`` (inclusive) with the stopping rules of :mod:`linres._loop`:
+Each kernel advances the still-running problems of a flat batch from step t0 to step t1
+(inclusive) under the contract of :mod:`linres.engine.contract`:
 
-- at step t it evaluates ℓ_t and the next state; it records ℓ_t (non-finite → inf)
-  in row ``t // rec − j0`` of ``hist`` when rec divides t;
-- a problem stops at the first t with (in this order of precedence) ℓ_t not finite
-  or ℓ_t > blowup·max(1, ℓ_0) (diverged), ℓ_t ≤ tol (converged), a stall test at a
-  multiple of the stall window, or t = max_steps; its state stays the one at t;
-- a problem still running at ``t1`` leaves its state at t1 in ``S`` and the state
-  at t1 + 1 in ``Sn`` (the next call resumes from there, ``t0 = t1 + 1``).
+- at step t it evaluates ℓ_t and the next state; when the record interval r divides t it
+  writes ℓ_t (non-finite → inf) to row t // r − j0 of ``hist`` and, if asked to, the state
+  at t to the same row of ``snap``;
+- a problem stops at the first t at which a stopping rule holds; its state stays the one at t
+  and its status code (``CONVERGED``, …) is written;
+- a problem still running at t1 leaves its state at t1 in ``S`` and the state at t1 + 1 in
+  ``Sn`` (the next call resumes from there, t0 = t1 + 1).
 
-Status codes: 0 running, 1 converged, 2 max_steps, 3 diverged, 4 stalled.
+Every kernel takes the problem arrays and one record ``ctl`` (a tuple, see
+:func:`linres.engine.driver.control`): two parameter arrays, read through the index
+constants ``F_*`` and ``I_*`` below, and the per-problem bookkeeping arrays.
+
+Layouts. Scalar kernel: blocks of 32 problems advance in lock step; lane j·32 + q holds
+coordinate j of problem q, so the update vectorizes across problems, and a problem that
+stops frees its lanes (they then compute on zeros, cheap and never subnormal). Matrix
+kernels: ``gd_chunk`` runs one problem at a time (by loops, or with SciPy's BLAS dgemm
+when the dispatcher asks, each layer's update fused into its last product);
+``gd_chunk_lanes`` runs ``GD_LANES`` problems at a time in the lanes of SIMD registers.
+
+The kernels also run as plain Python under ``NUMBA_DISABLE_JIT=1`` (slowly), so that
+coverage can see them; the BLAS call then becomes a numpy product.
 """
 from __future__ import annotations
 
 import llvmlite.binding as _llvm
 import numpy as np
-from numba import njit, types
+from numba import config, njit, types
 from numba.extending import get_cython_function_address, overload
 
 # BLAS dgemm (Fortran interface, 32-bit ints) from SciPy, bound by symbol name so that
@@ -25,8 +37,16 @@ from numba.extending import get_cython_function_address, overload
 _llvm.add_symbol("linres_dgemm", get_cython_function_address("scipy.linalg.cython_blas", "dgemm"))
 _dgemm = types.ExternalFunction("linres_dgemm", types.void(*([types.voidptr] * 13)))
 
+from .contract import CONVERGED, DIVERGED, MAX_STEPS, STALLED
+
 LANES = 32  # target number of SIMD lanes per block in the scalar kernel
+GD_LANES = 8  # problems per block in the lane kernel of gd (one SIMD lane each)
 _INF = np.inf
+
+# Fields of the control record: ctl = (fpar, ipar, first, stall_ref, hist, active, status,
+# steps, final_loss, snap). fpar and ipar hold the loop's parameters:
+F_TOL, F_BLOWUP, F_STALL_RTOL, F_KAPPA, F_ZMIN = range(5)
+I_STALL_W, I_T0, I_T1, I_MAX_STEPS, I_REC, I_J0, I_SNAP, I_PEN = range(8)
 
 
 @njit(cache=True, inline="always")
@@ -34,8 +54,8 @@ def _judge(k, t, lv, lim, tol, do_stall, stall_rtol, stall_ref, do_rec, rec, his
            status, steps, final_loss):
     """The stopping rules of :func:`linres._loop.loop` for problem k at step t.
 
-    Records ℓ_t when ``do_rec`` and, when a rule fires, writes the status code
-    (1 converged, 2 max_steps, 3 diverged, 4 stalled), the step and the final loss.
+    Records ℓ_t when ``do_rec`` and, when a rule fires, writes the status code, the step
+    and the final loss.
     Returns (stopped, ℓ_t with a non-finite value reported as inf).
     """
     lsan = lv if abs(lv) < _INF else _INF
@@ -50,13 +70,13 @@ def _judge(k, t, lv, lim, tol, do_stall, stall_rtol, stall_ref, do_rec, rec, his
         hist[t // rec - j0, k] = lsan
     if bad or done or stl or t == max_steps:
         if bad:
-            status[k] = 3
+            status[k] = DIVERGED
         elif done:
-            status[k] = 1
+            status[k] = CONVERGED
         elif stl:
-            status[k] = 4
+            status[k] = STALLED
         else:
-            status[k] = 2
+            status[k] = MAX_STEPS
         steps[k] = t
         final_loss[k] = lsan
         return True, lsan
@@ -133,8 +153,11 @@ def _ipow_bits(x, e, K):
     return acc
 
 
-def _zpow(x, spec, e):  # pragma: no cover - replaced by the overload inside kernels
-    raise NotImplementedError
+def _zpow(x, spec, e):
+    # Plain-Python form (NUMBA_DISABLE_JIT); compiled kernels use the overload below.
+    if len(spec) and isinstance(spec[0], float):
+        return _ipow(x, len(spec))
+    return _ipow_bits(x, e, len(spec))
 
 
 @overload(_zpow, inline="always")
@@ -147,8 +170,7 @@ def _zpow_impl(x, spec, e):
 
 
 @njit(cache=True)
-def scalar_chunk(z, zn, phi, eta, spec, e, pen, kappa, zmin, tol, blowup, first, stall_w, stall_rtol,
-                 stall_ref, t0, t1, max_steps, rec, hist, j0, active, status, steps, final_loss):
+def scalar_chunk(z, zn, phi, eta, spec, e, ctl):
     """Scalar recurrence z ← z − η[z^{L−1}(z^L − φ) + ψ'(z)] on flat (n, d) spectra.
 
     ``spec`` fixes, through its type, what numba compiles (and caches) once: for small L
@@ -159,6 +181,10 @@ def scalar_chunk(z, zn, phi, eta, spec, e, pen, kappa, zmin, tol, blowup, first,
     A block holds m problems; lane j·m + q is coordinate j of problem q, so that both the
     update and the per-problem loss sums run along contiguous lanes (SIMD over problems).
     """
+    fp, ip, first, stall_ref, hist, active, status, steps, final_loss, snap = ctl
+    tol, blowup, stall_rtol, kappa, zmin = fp[F_TOL], fp[F_BLOWUP], fp[F_STALL_RTOL], fp[F_KAPPA], fp[F_ZMIN]
+    stall_w, t0, t1, max_steps, rec, j0 = ip[I_STALL_W], ip[I_T0], ip[I_T1], ip[I_MAX_STEPS], ip[I_REC], ip[I_J0]
+    do_snap, pen = ip[I_SNAP] != 0, ip[I_PEN]
     n_act = active.shape[0]
     d = z.shape[1]
     m = LANES
@@ -244,6 +270,9 @@ def scalar_chunk(z, zn, phi, eta, spec, e, pen, kappa, zmin, tol, blowup, first,
                         lim[q] = blowup * max(1.0, lv)
                     stop, lsan = _judge(k, t, lv, lim[q], tol, do_stall, stall_rtol, stall_ref, do_rec, rec,
                                         hist, j0, max_steps, status, steps, final_loss)
+                    if do_rec and do_snap:
+                        for j in range(d):
+                            snap[t // rec - j0, k, j] = znb[j * m + q]
                     if stop:
                         for j in range(d):
                             z[k, j] = znb[j * m + q]
@@ -319,15 +348,23 @@ def _gd_update_small(w, Q, S, G, et, L, d):
                 w[i, r, c] = w[i, r, c] - et * G[r, c]
 
 
-@njit(cache=True, inline="always")
-def _gemm(ta, tb, al, A, B, be, C, n):
-    # Row-major d×d blocks seen by column-major BLAS as their transposes: see the callers.
-    _dgemm(ta.ctypes, tb.ctypes, n.ctypes, n.ctypes, n.ctypes, al.ctypes, A.ctypes, n.ctypes,
-           B.ctypes, n.ctypes, be.ctypes, C.ctypes, n.ctypes)
+if not config.DISABLE_JIT:
+    @njit(cache=True, inline="always")
+    def _gemm(ta, tb, al, A, B, be, C, n):
+        # Row-major d×d blocks seen by column-major BLAS as their transposes: see the callers.
+        _dgemm(ta.ctypes, tb.ctypes, n.ctypes, n.ctypes, n.ctypes, al.ctypes, A.ctypes, n.ctypes,
+               B.ctypes, n.ctypes, be.ctypes, C.ctypes, n.ctypes)
+else:
+    def _gemm(ta, tb, al, A, B, be, C, n):
+        # The same product in numpy (plain Python, no BLAS binding): column-major Cᵀ ← α op(Aᵀ) op(Bᵀ) + β Cᵀ.
+        a = A if ta[0] == ord("T") else A.T
+        b = B if tb[0] == ord("T") else B.T
+        prod = al[0] * (a @ b)
+        C[:] = (prod if be[0] == 0.0 else prod + be[0] * C.T).T
 
 
 @njit(cache=True)
-def _gd_step_blas(w, P, S, phi, L, d, tN, tT, one, zero, n):
+def _gd_step_blas(w, P, S, phi, L, d, tN, one, zero, n):
     P[0] = w[0]
     for i in range(1, L):  # P_i = Θ_i P_{i−1}, i.e. P_iᵀ = P_{i−1}ᵀ Θ_iᵀ
         _gemm(tN, tN, one, P[i - 1], w[i], zero, P[i], n)
@@ -355,15 +392,18 @@ def _gd_update_blas(w, P, S, et, L, d, tN, tT, one, zero, n, meta):
 
 
 @njit(cache=True)
-def gd_chunk(W, Wn, T, eta, tol, blowup, first, stall_w, stall_rtol, stall_ref, t0, t1, max_steps,
-             rec, hist, j0, active, status, steps, final_loss, blas):
+def gd_chunk(W, Wn, T, eta, blas, ctl):
     """Plain GD Θ_i ← Θ_i − η Θ_{L:i+1}ᵀ(Θ_{L:1} − Φ)Θ_{i−1:1}ᵀ on flat (n, L, d, d) layers.
 
     Backprop order: prefix products P_i, the loss, the back-chain S_{i−1} = Θ_iᵀ S_i from
     S_L = Θ_{L:1} − Φ, then every layer's update; 3(L − 1) products of d×d blocks, by
     BLAS when ``blas`` (larger d), else by loops. One problem at a time: used for d ≥ 12,
-    and for batches too small to fill the lanes of :func:`gd_chunk_lanes`.
+    and for batches too small to fill the lanes of ``gd_chunk_lanes``.
     """
+    fp, ip, first, stall_ref, hist, active, status, steps, final_loss, snap = ctl
+    tol, blowup, stall_rtol = fp[F_TOL], fp[F_BLOWUP], fp[F_STALL_RTOL]
+    stall_w, t0, t1, max_steps, rec, j0 = ip[I_STALL_W], ip[I_T0], ip[I_T1], ip[I_MAX_STEPS], ip[I_REC], ip[I_J0]
+    do_snap = ip[I_SNAP] != 0
     L = W.shape[1]
     d = W.shape[2]
     w = np.empty((L, d, d))
@@ -389,15 +429,18 @@ def gd_chunk(W, Wn, T, eta, tol, blowup, first, stall_w, stall_rtol, stall_ref, 
         lim = blowup * max(1.0, first[k]) if t0 > 0 else _INF
         for t in range(t0, t1 + 1):
             if blas:
-                lv = _gd_step_blas(w, P, S2, phi, L, d, tN, tT, one, zero, nn)
+                lv = _gd_step_blas(w, P, S2, phi, L, d, tN, one, zero, nn)
             else:
                 lv = _gd_step_small(w, P, Q, S, phi, L, d)
             if t == 0:
                 first[k] = lv
                 lim = blowup * max(1.0, lv)
             do_stall = stall_w > 0 and t % stall_w == 0
-            stop, lsan = _judge(k, t, lv, lim, tol, do_stall, stall_rtol, stall_ref, t % rec == 0, rec,
+            do_rec = t % rec == 0
+            stop, lsan = _judge(k, t, lv, lim, tol, do_stall, stall_rtol, stall_ref, do_rec, rec,
                                 hist, j0, max_steps, status, steps, final_loss)
+            if do_rec and do_snap:
+                snap[t // rec - j0, k] = w
             if stop:
                 W[k] = w
                 break
@@ -412,18 +455,18 @@ def gd_chunk(W, Wn, T, eta, tol, blowup, first, stall_w, stall_rtol, stall_ref, 
                 Wn[k] = w
 
 
-GD_LANES = 8  # problems per block in the lane kernel (one SIMD lane each)
-
-
 @njit(cache=True)
-def gd_chunk_lanes(W, Wn, T, eta, tol, blowup, first, stall_w, stall_rtol, stall_ref, t0, t1, max_steps,
-                   rec, hist, j0, active, status, steps, final_loss, dims):
-    """:func:`gd_chunk` for small d, GD_LANES problems at a time in SIMD lanes.
+def gd_chunk_lanes(W, Wn, T, eta, dims, ctl):
+    """``gd_chunk`` for small d, GD_LANES problems at a time in SIMD lanes.
 
-    Same arithmetic, in the same order, as the loops of :func:`gd_chunk` for each problem;
+    Same arithmetic, in the same order, as the loops of ``gd_chunk`` for each problem;
     every block array carries a last axis of GD_LANES lanes. A problem that stops frees its
     lane, which then computes on zeros (cheap, never subnormal).
     """
+    fp, ip, first, stall_ref, hist, active, status, steps, final_loss, snap = ctl
+    tol, blowup, stall_rtol = fp[F_TOL], fp[F_BLOWUP], fp[F_STALL_RTOL]
+    stall_w, t0, t1, max_steps, rec, j0 = ip[I_STALL_W], ip[I_T0], ip[I_T1], ip[I_MAX_STEPS], ip[I_REC], ip[I_J0]
+    do_snap = ip[I_SNAP] != 0
     V = GD_LANES
     L = W.shape[1]
     d = len(dims)
@@ -499,6 +542,12 @@ def gd_chunk_lanes(W, Wn, T, eta, tol, blowup, first, stall_w, stall_rtol, stall
                     lim[v] = blowup * max(1.0, lv)
                 stop, lsan = _judge(k, t, lv, lim[v], tol, do_stall, stall_rtol, stall_ref, do_rec, rec,
                                     hist, j0, max_steps, status, steps, final_loss)
+                if do_rec and do_snap:
+                    row = t // rec - j0
+                    for i in range(L):
+                        for r in range(d):
+                            for c in range(d):
+                                snap[row, k, i, r, c] = w[i, r, c, v]
                 if stop:
                     for i in range(L):
                         for r in range(d):

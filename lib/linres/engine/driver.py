@@ -1,0 +1,87 @@
+"""Drive a compiled kernel chunk by chunk: the same outputs as :mod:`linres.engine.reference`.
+
+The kernel runs many record intervals per call; a call ends when its block of history rows
+is full (at most ``rows_budget`` entries of loss, and of states when they are recorded).
+Between calls, the states recorded in the block are turned into monitors (one vectorised
+pass) and handed to a ``record`` callback row by row, so neither re-enters the kernel at
+every step.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from . import compiled_module
+from .contract import RUNNING, Array, StopRule
+from .history import History
+
+#: Entries (loss rows, plus recorded states) of one kernel call's block of history.
+ROWS_BUDGET = 1 << 21
+
+
+def control(n: int, stop: StopRule, snap_shape: tuple | None, kappa: float = 0.0, zmin: float = 0.0,
+            pen: int = 0):
+    """The control record a kernel receives (see :mod:`linres.engine.compiled`), for n problems."""
+    K = compiled_module()
+    fp = np.zeros(5)
+    fp[K.F_TOL], fp[K.F_BLOWUP], fp[K.F_STALL_RTOL] = stop.tol, stop.blowup, stop.stall_rtol
+    fp[K.F_KAPPA], fp[K.F_ZMIN] = kappa, zmin
+    ip = np.zeros(8, dtype=np.int64)
+    ip[K.I_STALL_W] = stop.stall_window or 0
+    ip[K.I_MAX_STEPS], ip[K.I_REC] = stop.max_steps, stop.record_every
+    ip[K.I_SNAP], ip[K.I_PEN] = snap_shape is not None, pen
+    return [fp, ip, np.zeros(n), np.full(n, np.inf), None, np.arange(n, dtype=np.int64),
+            np.zeros(n, dtype=np.int8), np.full(n, stop.max_steps, dtype=np.int64), np.zeros(n), None]
+
+
+def run_chunks(S: Array, T: Array, eta: Array, kernel: Callable, stop: StopRule, ctl: list,
+               observe: Callable[[Array, Array], dict] | None, rows_budget: int | None = None,
+               ) -> tuple[Array, Array, Array, History]:
+    """Advance every problem to its stop with ``kernel(S, Sn, T, eta, ctl)``.
+
+    ``observe(states, T) -> {name: rows}`` maps recorded states (k·n rows) to history
+    entries; ``S`` holds the final states. Returns (final loss, codes, steps, history).
+    """
+    K = compiled_module()
+    fp, ip, first, stall_ref, _, active, code, steps, final_loss, _ = ctl
+    n = S.shape[0]
+    r, max_steps = stop.record_every, stop.max_steps
+    state_size = int(np.prod(S.shape[1:], dtype=np.int64)) if observe is not None else 0
+    budget = ROWS_BUDGET if rows_budget is None else rows_budget
+    rows_per_call = max(1, budget // max(n * (1 + state_size), 1))
+    Sn = np.empty_like(S)
+    hist = History(n)
+    t0 = 0
+    while active.size:
+        t1 = min(max_steps, t0 + rows_per_call * r - 1)
+        j0, j1 = -(-t0 // r), t1 // r
+        rows = max(j1 - j0 + 1, 0)
+        ctl[4] = np.full((rows, n), np.nan)
+        ctl[9] = np.empty((rows,) + S.shape) if observe is not None else np.empty((0,) + S.shape)
+        ip[K.I_T0], ip[K.I_T1], ip[K.I_J0] = t0, t1, j0
+        kernel(S, Sn, T, eta, tuple(ctl))
+        running = active[code[active] == RUNNING]
+        if rows:
+            rs = np.arange(j0, j1 + 1, dtype=np.int64) * r
+            last = int(steps.max()) if running.size == 0 else t1
+            keep = rs <= last
+            rs = rs[keep]
+            # a finished problem keeps its final loss (and state) in later records
+            after = ((code != RUNNING)[None, :] & (rs[:, None] > steps[None, :]))
+            hl = np.where(after, final_loss[None, :], ctl[4][keep])
+            extra = None
+            if observe is not None:
+                snap = ctl[9][keep]
+                snap[after] = np.broadcast_to(S[None], snap.shape)[after]
+                extra = observe(snap, T)
+            hist.add(rs, hl, extra)
+        active = running
+        ctl[5] = active
+        t0 = t1 + 1
+    if n:
+        last_t = int(steps.max())
+        if hist.last_step() != last_t:
+            extra = None if observe is None else observe(S[None], T)
+            hist.add([last_t], final_loss[None], extra)
+    return final_loss, code, steps, hist
