@@ -105,7 +105,16 @@ def penalized_gd(eta, penalty: Penalty) -> UpdateRule:
     return UpdateRule(f"penalized_gd[{type(penalty).__name__}]", _identity_init, update, eta)
 
 
-def margin_balanced(eta, gamma: "float | str", balancing: str = "svd", *, auto_fraction: float = 1.0) -> UpdateRule:
+def margin_balanced(
+    eta,
+    gamma: "float | str",
+    balancing: str = "svd",
+    *,
+    auto_fraction: float = 1.0,
+    project: bool = True,
+    balance: bool = True,
+    trace: "Callable[[dict], None] | None" = None,
+) -> UpdateRule:
     r"""The book's reconstruction of the Result 5 algorithm (margin level γ > 0).
 
     One iteration:
@@ -120,6 +129,27 @@ def margin_balanced(eta, gamma: "float | str", balancing: str = "svd", *, auto_f
     one batch mix targets of different margins.
 
     ``init`` balances the starting layers (the identity is already balanced).
+
+    *Ablations* (book/positive_margin.ipynb). ``project=False`` skips step 2
+    (gradient step and balancing only). ``balance=False`` skips step 3 and ``init``'s
+    balancing: the layers are those of the gradient step, and when the projection
+    fires only the last layer changes, Θ_L ← Γ''·(Θ'_{L−1:1})⁻¹, so that the product
+    is the projected Γ''. With both ``False`` the rule is plain GD.
+
+    *Projection events.* ``trace``, if given, is called once per update with a dict
+    over the (sub)batch that the update received:
+
+    - ``"loss"``: ℓ(W) before the step;
+    - ``"product"``: Γ' = Θ'_{L:1} after the gradient step;
+    - ``"margin"``: γ(Γ');
+    - ``"level"``: the level γ of each problem (NaN when ``project=False``);
+    - ``"projected"``: bool, whether the projection fired;
+    - ``"projected_product"``: Γ'', the product handed to balancing;
+    - ``"layers"``: the new layers;
+    - ``"target"``: the targets of those problems.
+
+    :class:`linres.margin_trace.ProjectionCounter` counts these events;
+    :func:`linres.margin_trace.trace_margin_balanced` records every phase.
     """
     eta = _eta(eta)
     auto = isinstance(gamma, str)
@@ -133,24 +163,66 @@ def margin_balanced(eta, gamma: "float | str", balancing: str = "svd", *, auto_f
         gamma = check_positive(gamma, "margin level gamma")
     if balancing not in BALANCINGS:
         raise ValueError(f"balancing must be one of {BALANCINGS}; got {balancing!r}")
+    for name, flag in (("project", project), ("balance", balance)):
+        if not isinstance(flag, (bool, np.bool_)):
+            raise TypeError(f"{name} must be True or False; got {flag!r}")
+    if trace is not None and not callable(trace):
+        raise TypeError(f"trace must be a callable taking a dict, or None; got {type(trace).__name__}")
+    project, balance = bool(project), bool(balance)
 
     def init(w, phi):
-        return _balance(_product(w), w.shape[-3], balancing)
+        return _balance(_product(w), w.shape[-3], balancing) if balance else w
 
     def update(w, phi, eta):
         lval, g = _loss_and_grad(w, phi)
-        prod = _product(w - _bcast(eta) * g)
-        sym = 0.5 * (prod + np.swapaxes(prod, -1, -2))
-        level = frac * _auto_level(phi) if auto else gamma
-        low = np.linalg.eigvalsh(sym)[..., 0] < level
+        stepped = w - _bcast(eta) * g
+        prod = grad_prod = _product(stepped)
+        batch = np.broadcast_shapes(w.shape[:-3], phi.shape[:-2])
+        m = level = None
+        if project or trace is not None:
+            sym = 0.5 * (prod + np.swapaxes(prod, -1, -2))
+            m = np.broadcast_to(np.linalg.eigvalsh(sym)[..., 0], batch)
+        if project:
+            level = np.broadcast_to(frac * _auto_level(phi) if auto else gamma, batch)
+            low = m < level
+        else:
+            low = np.zeros(batch, dtype=bool)
         if np.any(low):
             # Project only the problems whose margin fell below the level.
-            prod = np.array(np.broadcast_to(prod, low.shape + prod.shape[-2:]))
-            lv = np.broadcast_to(level, low.shape)[low][:, None] if auto else gamma
+            prod = np.array(np.broadcast_to(prod, batch + prod.shape[-2:]))
+            lv = level[low][:, None] if auto else gamma
             prod[low] = _project(prod[low], lv)
-        return lval, _balance(prod, w.shape[-3], balancing)
+        if balance:
+            new = _balance(prod, w.shape[-3], balancing)
+        elif np.any(low):
+            # No balancing: put the projection's change into the last layer only.
+            new = np.array(np.broadcast_to(stepped, batch + stepped.shape[-3:]))
+            rest = _product(new[low][..., :-1, :, :]) if w.shape[-3] > 1 else None
+            if rest is None:
+                new[low, -1] = prod[low]
+            else:
+                try:
+                    inv = np.linalg.inv(rest)
+                except np.linalg.LinAlgError:  # a singular partial product: least squares
+                    inv = np.linalg.pinv(rest)
+                new[low, -1] = prod[low] @ inv
+        else:
+            new = stepped
+        if trace is not None:
+            trace({
+                "loss": lval,
+                "product": grad_prod,
+                "margin": m,
+                "level": np.full(batch, np.nan) if level is None else level,
+                "projected": low,
+                "projected_product": prod,
+                "layers": new,
+                "target": phi,
+            })
+        return lval, new
 
-    return UpdateRule(f"margin_balanced[{balancing}]", init, update, eta)
+    parts = [balancing if balance else "no balancing"] + ([] if project else ["no projection"])
+    return UpdateRule(f"margin_balanced[{', '.join(parts)}]", init, update, eta)
 
 
 def _auto_level(phi: Array) -> Array:
@@ -190,6 +262,18 @@ def penalized_gd_step(layers, target, eta, penalty: Penalty) -> Array:
     return _one_step(penalized_gd(eta, penalty), layers, target)
 
 
-def margin_balanced_step(layers, target, eta, gamma: "float | str", balancing: str = "svd") -> Array:
-    """One step of the Result 5 algorithm; returns the new layers (see :func:`margin_balanced`)."""
-    return _one_step(margin_balanced(eta, gamma, balancing), layers, target)
+def margin_balanced_step(
+    layers, target, eta, gamma: "float | str", balancing: str = "svd", *,
+    project: bool = True, balance: bool = True, trace=None,
+) -> Array:
+    """One step of the Result 5 algorithm; returns the new layers (see :func:`margin_balanced`).
+
+    A step that produces non-finite layers (a step size far too large) raises
+    ``ValueError`` naming ``eta`` instead of returning NaN.
+    """
+    rule = margin_balanced(eta, gamma, balancing, project=project, balance=balance, trace=trace)
+    with np.errstate(over="ignore", invalid="ignore"):
+        new = _one_step(rule, layers, target)
+    if not np.all(np.isfinite(new)):
+        raise ValueError(f"step size eta={eta!r} gives non-finite layers in one step; use a smaller eta")
+    return new

@@ -174,7 +174,7 @@ def test_theorem_loss_bound_holds_along_runs(seed, L):
     gamma = min(1.0, float(margin(phi)))
     eta = bm.max_step(phi, gamma, L)
     res = run(margin_balanced(eta, gamma), identity_layers(L, 2), phi, tol=1e-300, max_steps=200)
-    bound = bm.loss_bound(res.history_steps, phi, gamma, L, eta)
+    bound = bm.loss_bound(phi, gamma, L, eta, res.history_steps)
     assert np.all(res.history_loss <= bound * (1 + 1e-10) + 1e-30)
 
 
@@ -184,9 +184,9 @@ def test_iteration_bound_on_a_target(rng):
     eta = bm.max_step(phi, gamma, L)
     res = run(margin_balanced(eta, gamma), identity_layers(L, 3), phi, tol=eps, max_steps=100_000)
     assert res.status == "converged"
-    T = bm.iteration_bound(phi, gamma, L, eps)
+    T = bm.iteration_bound(phi, gamma, L, bm.max_step(phi, gamma, L), eps)
     assert res.steps <= T
-    assert bm.simple_iteration_bound(phi, gamma, eps) >= bm.iteration_bound(phi, gamma, L, eps, bm.notes_step(phi, gamma, L))
+    assert bm.simple_iteration_bound(phi, gamma, eps) >= bm.iteration_bound(phi, gamma, L, bm.notes_step(phi, gamma, L), eps)
 
 
 def test_bound_constants_and_validation(rng):
@@ -198,11 +198,11 @@ def test_bound_constants_and_validation(rng):
     with pytest.raises(ValueError, match="gamma"):
         bm.max_step(phi, 0.5, 3)  # above the target's margin
     with pytest.raises(ValueError, match="eta"):
-        bm.loss_bound(1, phi, 0.4, 3, eta=2 * bm.max_step(phi, 0.4, 3))
-    assert bm.iteration_bound(np.eye(2), 1.0, 3, 1e-8) == 0
+        bm.loss_bound(phi, 0.4, 3, 2 * bm.max_step(phi, 0.4, 3), 1)
+    assert bm.iteration_bound(np.eye(2), 1.0, 3, bm.max_step(np.eye(2), 1.0, 3), 1e-8) == 0
     assert np.isfinite(bm.max_step(np.eye(2), 1.0, 3))
     batch = np.stack([phi, positive_margin(3, 0.8, 0.2, rng)])
-    assert bm.iteration_bound(batch, 0.4, 3, 1e-6).shape == (2,)
+    assert bm.iteration_bound(batch, 0.4, 3, bm.max_step(batch, 0.4, 3), 1e-6).shape == (2,)
     with pytest.raises(ValueError):
         bm.lemma_max_step(1.5, 2.0, 1.0, 3)
 
@@ -214,3 +214,141 @@ def test_trace_without_diagnostics_follows_the_same_path(rng):
     np.testing.assert_array_equal(full.loss, light.loss)
     np.testing.assert_array_equal(full.info.projected, light.info.projected)
     assert np.all(np.isnan(light.info.spread))
+
+
+# --- projection events, ablations, the halving schedule (issue 14, 16) ---------------
+
+from linres.margin_trace import ProjectionCounter, run_halving  # noqa: E402
+
+
+def test_trace_reports_every_phase_of_the_rule(rng):
+    phis = np.stack([positive_margin(3, 0.1, 3.0, rng, top=3.0) for _ in range(3)])
+    w = identity_layers(4, 3, (3,))
+    events = []
+    rule = margin_balanced(0.02, "auto", trace=events.append)
+    new = rule.update(w, phis, rule.eta)[1]
+    (ev,) = events
+    assert set(ev) == {"loss", "product", "margin", "level", "projected", "projected_product", "layers", "target"}
+    np.testing.assert_array_equal(ev["layers"], new)
+    np.testing.assert_array_equal(ev["projected"], ev["margin"] < ev["level"])
+    np.testing.assert_allclose(product(new), ev["projected_product"], atol=1e-12)
+    untouched = ~ev["projected"]
+    np.testing.assert_array_equal(ev["projected_product"][untouched], ev["product"][untouched])
+
+
+def test_counter_counts_the_events_the_trace_records(rng):
+    phis = np.stack([positive_margin(3, m, 4.0, rng, top=3.0) for m in (0.05, 0.1, 0.3, 0.6)])
+    eta = 1 / (4 * np.linalg.norm(phis, ord=2, axis=(1, 2)) ** 2)
+    count = ProjectionCounter(targets=phis)
+    res = run(margin_balanced(eta, "auto", trace=count), identity_layers(4, 3), phis, tol=1e-10, max_steps=5000)
+    tr = trace_margin_balanced(phis, 4, eta, "auto", steps=int(res.steps.max()) + 1, diagnostics=False)
+    # the loop also counts each problem's final update (made at the step where ℓ ≤ tol)
+    expected = [int(tr.info.projected[: s + 1, k].sum()) for k, s in enumerate(res.steps)]
+    assert count.per_problem.tolist() == expected
+    assert count.projections == sum(expected) > 0
+    assert count.iterations == int(np.sum(res.steps + 1))
+    assert 0 < count.fraction < 1
+    assert tr.projections_until(1e-10).tolist() == [int(tr.info.projected[:s, k].sum()) for k, s in enumerate(res.steps)]
+    clear = ProjectionCounter(slack=1e-9)
+    run(margin_balanced(eta, "auto", trace=clear), identity_layers(4, 3), phis, tol=1e-10, max_steps=5000)
+    assert clear.projections <= count.projections
+
+
+def test_counter_validation(rng):
+    with pytest.raises(ValueError, match="slack"):
+        ProjectionCounter(slack=-1)
+    phi = positive_margin(2, 0.3, 1.0, rng)
+    with pytest.raises(ValueError, match="distinct"):
+        ProjectionCounter(targets=np.stack([phi, phi]))
+    with pytest.raises(TypeError, match="trace"):
+        margin_balanced(0.1, 0.3, trace=5)
+    with pytest.raises(TypeError, match="project"):
+        margin_balanced(0.1, 0.3, project="yes")
+
+
+@pytest.mark.parametrize("L", [1, 2, 4])
+def test_ablations(L, rng):
+    phi = positive_margin(3, 0.1, 3.0, rng, top=3.0)
+    w = balance(np.eye(3) + 0.2 * rng.standard_normal((3, 3)), L)
+    eta = 0.01
+    # neither regularizer: plain GD, bit for bit
+    np.testing.assert_array_equal(margin_balanced_step(w, phi, eta, 0.1, project=False, balance=False),
+                                  gd_step(w, phi, eta))
+    # balancing only: the balanced GD product
+    only_bal = margin_balanced_step(w, phi, eta, 0.1, project=False)
+    np.testing.assert_allclose(only_bal, balance(product(gd_step(w, phi, eta)), L), atol=1e-13)
+    # projection only: the product is the projected GD product; only the last layer moved
+    events = []
+    only_proj = margin_balanced_step(w, phi, 10 * eta, 5.0, balance=False, trace=events.append)
+    g = gd_step(w, phi, 10 * eta)
+    assert events[0]["projected"]  # a level above every margin forces the projection
+    np.testing.assert_allclose(product(only_proj), project_margin(product(g), 5.0), atol=1e-11)
+    np.testing.assert_array_equal(only_proj[:-1], g[:-1])
+    # names
+    assert margin_balanced(0.1, 0.3, project=False).name == "margin_balanced[svd, no projection]"
+    assert margin_balanced(0.1, 0.3, balance=False).name == "margin_balanced[no balancing]"
+
+
+def test_step_refuses_a_non_finite_result():
+    with pytest.raises(ValueError, match="eta"):
+        margin_balanced_step(identity_layers(2, 2), np.array([[0.5, 3.0], [-3.0, 0.5]]), 1e300, 0.5)
+
+
+def test_halving_reaches_an_allowed_level_and_converges(rng):
+    phis = np.stack([positive_margin(2, m, s, rng, top=2.0) for m, s in ((0.05, 2.0), (0.2, 1.0), (0.6, 0.2))])
+    true = margin(phis)
+    eta = 1 / (3 * np.linalg.norm(phis, ord=2, axis=(1, 2)) ** 2)
+    h = run_halving(phis, 3, eta, tol=1e-10, max_steps=40_000, stall_window=50, stall_rtol=1e-2)
+    assert h.status.tolist() == ["converged"] * 3
+    assert np.all(h.gamma <= np.minimum(1, true) + 1e-15)  # γ ended at or below γ(Φ)
+    # at most ⌈log₂(1/γ(Φ))⌉ halvings are forced; a stall with an allowed level adds at most one more
+    assert np.all(h.halvings <= np.ceil(np.log2(1 / true)) + 1)
+    assert np.all(h.loss <= 1e-10)
+    assert h.layers.shape == (3, 3, 2, 2)
+
+
+def test_halving_does_not_halve_when_gamma0_is_allowed(rng):
+    phi = positive_margin(2, 0.6, 0.3, rng, top=1.5)
+    h = run_halving(phi, 2, 0.1, tol=1e-10, max_steps=10_000, gamma0=0.5)
+    assert h.status == "converged" and h.halvings == 0 and h.gamma == 0.5
+    with pytest.raises(ValueError, match="max_steps"):
+        run_halving(phi, 2, 0.1, tol=1e-10, max_steps=0)
+    with pytest.raises(ValueError, match="stall_window"):
+        run_halving(phi, 2, 0.1, tol=1e-10, max_steps=10, stall_window=0)
+    with pytest.raises(ValueError, match="gamma0"):
+        run_halving(phi, 2, 0.1, tol=1e-10, max_steps=10, gamma0=-1)
+
+
+def test_halving_respects_the_budget(rng):
+    phi = positive_margin(2, 0.05, 2.0, rng, top=2.0)
+    h = run_halving(phi, 3, 0.01, tol=1e-14, max_steps=300, stall_window=50)
+    assert h.status == "max_steps" and h.steps == 300
+
+
+def test_bounds_refuse_bad_input(rng):
+    phi = positive_margin(2, 0.5, 0.5, rng)
+    eta = bm.max_step(phi, 0.5, 2)
+    with pytest.raises(TypeError, match="phi"):
+        bm.constants(phi.astype(complex))
+    with pytest.raises(TypeError, match="gamma"):
+        bm.max_step(phi, True, 2)
+    with pytest.raises(TypeError, match="depth L"):
+        bm.max_step(phi, 0.5, 2.0)
+    with pytest.raises(ValueError, match="depth L"):
+        bm.loss_bound(phi, 0.5, 0, eta, 1)
+    with pytest.raises(ValueError, match="eta"):
+        bm.loss_bound(phi, 0.5, 2, -eta, 1)
+    with pytest.raises(ValueError, match="eta"):
+        bm.loss_bound(phi, 0.5, 2, np.nan, 1)
+    with pytest.raises(ValueError, match="t must"):
+        bm.loss_bound(phi, 0.5, 2, eta, -1)
+    with pytest.raises(ValueError, match="eps"):
+        bm.iteration_bound(phi, 0.5, 2, eta, 0.0)
+    with pytest.raises(ValueError, match="phi"):
+        bm.constants(np.zeros((2, 3)))
+    with pytest.raises(ValueError, match="gamma"):
+        bm.check_level(np.stack([phi, phi]), np.ones(3) * 0.1)
+    with pytest.raises(ValueError, match="m must"):
+        bm.lemma_max_step(0.0, 2.0, 1.0, 2)
+    with pytest.raises(ValueError, match="gamma"):
+        bm.contraction(-1.0, 2, 0.1)
