@@ -1,0 +1,74 @@
+r"""Explore of the chapter "Beyond the paper": the determinant floor, and how long gradient
+descent respects it.
+
+The target is the non-symmetric 2×2 matrix Φ = R(0.9) diag(1.5, −σ_min) R(0.2)ᵀ, with
+det Φ = −1.5 σ_min < 0 and smallest singular value σ_min. Gradient descent from the
+identity with step η = (ηL)/L plateaus at the determinant floor σ_min²/2
+(:func:`linres.bounds.beyond.det_floor`) while every layer keeps det Θ_i > 0, and
+drops below it once a layer's determinant changes sign.
+
+Controls: depth :math:`L`, step :math:`\eta L`, smallest singular value :math:`\sigma_{\min}`.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import landscape
+from ..bounds.beyond import det_floor
+from . import Control, Explorer, Frame, Series
+
+__all__ = ["target", "frame", "EXPLORER"]
+
+#: Steps of every run in the figure.
+BUDGET = 6000
+
+
+def _rotation(a: float) -> np.ndarray:
+    return np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
+
+
+def target(sigma_min: float) -> np.ndarray:
+    r"""Φ = R(0.9) diag(1.5, −σ_min) R(0.2)ᵀ: det Φ < 0, smallest singular value σ_min.
+
+    >>> phi = target(0.3)
+    >>> round(float(np.linalg.det(phi)), 12), round(float(np.linalg.svd(phi)[1][-1]), 12)
+    (-0.45, 0.3)
+    """
+    s = float(sigma_min)
+    if not (np.isfinite(s) and 0 < s <= 1.5):
+        raise ValueError(f"sigma_min must be in (0, 1.5]; got {sigma_min!r}")
+    return _rotation(0.9) @ np.diag([1.5, -s]) @ _rotation(0.2).T
+
+
+def frame(L: int = 2, eta_L: float = 0.4, sigma_min: float = 0.3) -> Frame:
+    r"""Loss of GD from the identity on :func:`target` with η = (ηL)/L, beside the
+    determinant floor σ_min²/2 (the bound while every layer keeps det Θ_i > 0)."""
+    phi = target(sigma_min)
+    first, res = landscape.det_crossing(phi, L, eta_L / L, max_steps=BUDGET, record_every=10)
+    floor = float(det_floor(phi))
+    end = max(int(res.history_steps[-1]), 1)
+    note = (f"a layer's det < 0 at step {int(first)}; {res.status} at step {int(res.steps)}"
+            if first >= 0 else f"every det Θ_i > 0 for all {BUDGET} steps")
+    return Frame((Series("loss of GD from I", res.history_steps, res.history_loss),
+                  Series("determinant floor σ_min²/2", [0, end], [floor, floor], kind="bound")),
+                 note=note)
+
+
+EXPLORER = Explorer(
+    name="beyond",
+    frame=frame,
+    controls=(
+        Control("L", "L", "L", (2, 3, 4), default=2),
+        Control("eta_L", "ηL", r"\eta L", tuple(np.round(np.linspace(0.1, 0.8, 8), 2)), default=0.4),
+        Control("sigma_min", "σ_min", r"\sigma_{\min}", tuple(np.round(np.linspace(0.1, 0.8, 8), 2)),
+                default=0.3),
+    ),
+    x_title="step t",
+    y_title="loss ℓ(Θₜ)",
+    x_math=r"step $t$",
+    y_math=r"loss $\ell(\Theta_t)$",
+    description="Loss of gradient descent from the identity against the step, on a log scale, "
+                "on a 2 by 2 target with negative determinant, beside the determinant floor "
+                "(a horizontal dashed line), for the chosen depth, step size and smallest "
+                "singular value of the target.",
+)
