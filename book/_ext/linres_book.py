@@ -14,6 +14,8 @@
 """
 from __future__ import annotations
 
+import re
+
 from docutils import nodes
 from pybtex.plugin import register_plugin
 from pybtex.style.formatting.unsrt import Style as _Unsrt
@@ -97,7 +99,22 @@ def _proof_titles(app, doctree):
             node.insert(0, nodes.title("", "Proof"))
 
 
+_PIPE = re.compile(r"(?<![\\`])\|")
+_STAR = re.compile(r"(?<=[\w)\]])\*(?![*`])")
+
+
+def _plain_docstring(app, what, name, obj, options, lines):
+    """The docstrings are written as plain text with Unicode math (|z − φ|, z*): escape
+    the two characters that reStructuredText would read as markup, outside math and
+    literals."""
+    for i, line in enumerate(lines):
+        if ":math:" in line or "``" in line or line.lstrip().startswith((">>>", "...")):
+            continue
+        lines[i] = _STAR.sub(r"\\*", _PIPE.sub(r"\\|", line))
+
+
 def setup(app):
+    app.connect("autodoc-process-docstring", _plain_docstring)
     app.connect("doctree-read", _proof_titles)
     app.connect("html-page-context", _page)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -1,8 +1,14 @@
-r"""Random targets, their features, and layer diagnostics for mapping where gradient
-descent from the identity succeeds (the chapter book/beyond.ipynb).
+r"""Target features and determinant diagnostics: what decides, for a given target Φ,
+whether gradient descent from the identity learns it (the chapter book/beyond.ipynb).
 
-Features of a target Φ (all batched over leading axes)
-------------------------------------------------------
+The chapter's answer is the sign of det Φ: under gradient flow from the identity every
+layer keeps det Θ_i > 0, so a target with det Φ < 0 is never reached. This module holds
+the measurements behind that answer, and nothing else (targets are drawn by
+:mod:`linres.targets`, histories are analysed by :mod:`linres.analysis`, the proved
+quantities such as the determinant floor are in :mod:`linres.bounds.beyond`).
+
+Features of a target Φ (:func:`features`, batched over leading axes)
+--------------------------------------------------------------------
 - ``distance``   δ = ‖Φ − I‖_F (Result 1 is about small δ);
 - ``margin``     γ(Φ) = λ_min((Φ + Φᵀ)/2) (Result 5 is about γ > 0);
 - ``det``        det Φ (its sign is the obstruction of the chapter);
@@ -11,14 +17,22 @@ Features of a target Φ (all batched over leading axes)
   real eigenvalue of a real matrix with imaginary part exactly 0);
 - ``n_negative`` the number of real negative eigenvalues;
 - ``sigma_min``  σ_min(Φ), the distance from Φ to the singular matrices;
+- ``norm``       ‖Φ‖₂;
 - ``nonnormality`` ‖ΦΦᵀ − ΦᵀΦ‖_F / max(1, ‖Φ‖_F²) (0 exactly for normal Φ).
 
-Balancedness under discrete steps
----------------------------------
-With D_i = Θ_{i+1}ᵀΘ_{i+1} − Θ_iΘ_iᵀ and G_i = ∇_{Θ_i}ℓ, one gradient step changes D_i by
-exactly η²(G_{i+1}ᵀG_{i+1} − G_iG_iᵀ): the first-order terms cancel because
-Θ_{i+1}ᵀG_{i+1} = Θ_{L:i+1}ᵀ E Θ_{i:1}ᵀ = G_iΘ_iᵀ. Gradient flow conserves D_i; gradient
-descent lets it drift at second order (:func:`balance_drift`).
+:func:`scaled_step` is the per-target step size the chapter uses, from ‖Φ‖₂.
+
+Determinant diagnostics of the layers
+-------------------------------------
+- :func:`layer_dets` det Θ_i of every layer;
+- :func:`det_crossing` the first step at which gradient descent from the identity makes
+  some det Θ_i negative (the end of the determinant obstruction);
+- :func:`balance_differences`, :func:`balance_drift`: the conservation law behind the
+  obstruction and its exact drift under discrete steps. With
+  D_i = Θ_{i+1}ᵀΘ_{i+1} − Θ_iΘ_iᵀ and G_i = ∇_{Θ_i}ℓ, one gradient step changes D_i by
+  exactly η²(G_{i+1}ᵀG_{i+1} − G_iG_iᵀ): the first-order terms cancel because
+  Θ_{i+1}ᵀG_{i+1} = Θ_{L:i+1}ᵀ E Θ_{i:1}ᵀ = G_iΘ_iᵀ. Gradient flow conserves D_i; gradient
+  descent lets it drift at second order.
 """
 from __future__ import annotations
 
@@ -28,43 +42,22 @@ from ._validate import Array, check_depth, check_layers, check_pair, check_posit
 from .model import _loss_and_grad
 
 __all__ = [
-    "random_targets",
     "features",
     "scaled_step",
-    "pair_target",
+    "layer_dets",
+    "det_crossing",
     "balance_differences",
     "balance_drift",
-    "layer_dets",
-    "first_negative",
 ]
 
 
-def _gen(rng) -> np.random.Generator:
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError("rng must be a numpy.random.Generator, e.g. np.random.default_rng(0)")
-    return rng
-
-
-def random_targets(n: int, d: int, rng: np.random.Generator, max_distance: float = 3.0) -> tuple[Array, Array]:
-    r"""n targets Φ = I + δ G/‖G‖_F, G standard Gaussian d×d, δ uniform on [0, max_distance].
-
-    Returns ``(phi, delta)`` with shapes (n, d, d) and (n,); ‖Φ − I‖_F = δ exactly. The
-    direction G/‖G‖_F is uniform on the sphere, so small δ gives near-identity targets and
-    large δ gives every sign pattern of eigenvalues, including det Φ < 0.
-    """
-    for name, v in (("n", n), ("d", d)):
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-            raise ValueError(f"{name} must be a positive integer; got {v!r}")
-    rng = _gen(rng)
-    top = check_positive(max_distance, "max_distance")
-    delta = rng.uniform(0.0, top, size=n)
-    g = rng.standard_normal((n, d, d))
-    g /= np.linalg.norm(g, axis=(-2, -1), keepdims=True)
-    return np.eye(d) + delta[:, None, None] * g, delta
-
-
 def features(target) -> dict[str, Array]:
-    """The features listed in the module docstring, one value per problem."""
+    """The features listed in the module docstring, one value per problem.
+
+    >>> f = features(np.diag([-1.0, 2.0]))
+    >>> float(f["det"]), int(f["n_negative"]), float(f["sigma_min"])
+    (-2.0, 1, 1.0)
+    """
     phi = check_target(target)
     d = phi.shape[-1]
     eig = np.linalg.eigvals(phi)
@@ -88,6 +81,9 @@ def scaled_step(target, L: int, c: float = 0.5) -> Array:
 
     The 1/L matches the depth scaling of the theorems; the 1/max(1, ‖Φ‖₂)² keeps the
     step below the curvature L‖Φ‖₂^{2−2/L} of the loss at a balanced solution.
+
+    >>> float(scaled_step(2 * np.eye(2), 4, 0.5))
+    0.03125
     """
     phi = check_target(target)
     L = check_depth(L)
@@ -95,22 +91,47 @@ def scaled_step(target, L: int, c: float = 0.5) -> Array:
     return c / (L * np.maximum(1.0, np.linalg.norm(phi, ord=2, axis=(-2, -1))) ** 2)
 
 
-def pair_target(radius: float, angle: float, shear: float = 0.0) -> Array:
-    r"""A 2×2 target with eigenvalues r e^{±iθ}: Φ = S ι(r e^{iθ}) S^{-1} (ι(a+ib) = aI + bJ), S = [[1, s], [0, 1]].
+def layer_dets(layers) -> Array:
+    """det Θ_i for every layer, shape (…, L).
 
-    ``angle`` θ is in radians. With s = 0 it is the normal matrix r·R(θ) (a scaled
-    rotation); s ≠ 0 keeps the spectrum and makes Φ non-normal (unless θ ∈ {0, π},
-    where ι is a multiple of I and S cancels).
+    >>> layer_dets(np.stack([np.eye(2), np.diag([1.0, -2.0])])).tolist()
+    [1.0, -2.0]
     """
-    r = check_positive(radius, "radius")
-    th, s = float(angle), float(shear)
-    if not (np.isfinite(th) and np.isfinite(s)):
-        raise ValueError("angle and shear must be finite")
-    a, b = r * np.cos(th), r * np.sin(th)
-    rho = np.array([[a, -b], [b, a]])
-    S = np.array([[1.0, s], [0.0, 1.0]])
-    Sinv = np.array([[1.0, -s], [0.0, 1.0]])
-    return S @ rho @ Sinv
+    return np.linalg.det(check_layers(layers))
+
+
+def det_crossing(target, L: int, eta, *, max_steps: int, record_every: int = 10, tol: float = 1e-10):
+    r"""Run gradient descent from Θ_i = I and find the first step at which some layer has
+    det Θ_i < 0 (within ``record_every`` steps).
+
+    ``target`` has shape (…, d, d) and ``eta`` is a float or an array of the batch
+    shape. Returns ``(first, result)``: ``first`` is the first recorded step with
+    min_i det Θ_i < 0 (``-1`` where it never happens within ``max_steps``, see
+    :func:`linres.analysis.first_crossing`), ``result`` the
+    :class:`~linres.train.TrainResult` of the run (``history["min_det"]`` holds
+    min_i det Θ_i at every recorded step).
+
+    >>> phi = np.array([[1.0, 0.0], [0.0, -0.5]])       # symmetric: never crosses
+    >>> first, res = det_crossing(phi, 2, 0.1, max_steps=200)
+    >>> int(first), res.status
+    (-1, 'max_steps')
+    """
+    from . import inits
+    from .analysis import first_crossing
+    from .train import run
+    from .updates import gd
+
+    phi = check_target(target)
+    L = check_depth(L)
+    for name, v in (("max_steps", max_steps), ("record_every", record_every)):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+            raise ValueError(f"{name} must be a positive integer; got {v!r}")
+    batch = phi.shape[:-2]
+    res = run(gd(eta), inits.identity(L, phi.shape[-1], batch), phi, tol=tol, max_steps=int(max_steps),
+              record_every=int(record_every),
+              record=lambda W, P: {"min_det": np.linalg.det(W).min(axis=-1)})
+    first = first_crossing(res.history_steps, res.history["min_det"], 0.0, side="negative")
+    return first, res
 
 
 def balance_differences(layers) -> Array:
@@ -124,28 +145,14 @@ def balance_differences(layers) -> Array:
 def balance_drift(layers, target, eta) -> Array:
     r"""The exact change of D_i in one GD step: η²(G_{i+1}ᵀG_{i+1} − G_iG_iᵀ), shape (…, L−1, d, d)."""
     w, phi = check_pair(layers, target)
-    eta = np.asarray(eta, dtype=float)
-    if np.any(~np.isfinite(eta)) or np.any(eta <= 0):
-        raise ValueError("step size eta must be finite and > 0")
+    e = np.asarray(eta)
+    if np.iscomplexobj(e) or not np.issubdtype(e.dtype, np.number):
+        raise TypeError(f"eta must be a real step size; got {eta!r}")
+    e = e.astype(float)
+    if np.any(~np.isfinite(e)) or np.any(e <= 0):
+        raise ValueError(f"eta must be finite and > 0; got {eta!r}")
     g = _loss_and_grad(w, phi)[1]
     nxt = np.swapaxes(g[..., 1:, :, :], -1, -2) @ g[..., 1:, :, :]
     cur = g[..., :-1, :, :] @ np.swapaxes(g[..., :-1, :, :], -1, -2)
-    e2 = eta**2 if eta.ndim == 0 else (eta**2)[..., None, None, None]
+    e2 = e**2 if e.ndim == 0 else (e**2)[..., None, None, None]
     return e2 * (nxt - cur)
-
-
-def layer_dets(layers) -> Array:
-    """det Θ_i for every layer, shape (…, L)."""
-    return np.linalg.det(check_layers(layers))
-
-
-def first_negative(steps, values) -> Array:
-    r"""For a recorded history ``values`` of shape (n_records, …) taken at ``steps``, the
-    first recorded step at which the value is < 0, or −1 where it never is."""
-    steps = np.asarray(steps)
-    v = np.asarray(values, dtype=float)
-    if v.ndim < 1 or v.shape[0] != steps.shape[0]:
-        raise ValueError("values must have one row per recorded step")
-    neg = v < 0
-    hit = neg.any(axis=0)
-    return np.where(hit, steps[np.argmax(neg, axis=0)], -1)

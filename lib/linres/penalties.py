@@ -112,7 +112,7 @@ class MaskedWeightDecay:
     any other M weighs the entries unequally, and a non-symmetric M makes ∇ψ of a
     symmetric layer non-symmetric. Such a penalty is outside the class of the book's
     invariance lemma (book/far_from_identity.ipynb): the layers leave the invariant set
-    at the first step, so there is no scalar reduction and :meth:`scalar_grad` refuses.
+    at the first step, so there is no scalar reduction and ``scalar_grad`` refuses.
     Run it with ``linres.run(penalized_gd(eta, MaskedWeightDecay(kappa, M)), ...)``
     (the numpy update loop; the compiled kernels know only the invariant penalties).
 

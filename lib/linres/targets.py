@@ -18,6 +18,8 @@ __all__ = [
     "witness",
     "positive_margin",
     "rotation",
+    "random_targets",
+    "pair_target",
 ]
 
 
@@ -164,3 +166,53 @@ def sweep_targets(d: int, delta: float, rng: np.random.Generator, n_random: int 
         k = g - g.T
         out.append(np.eye(d) + delta * k / np.linalg.norm(k))
     return np.stack(out)
+
+
+# --- Target families of the chapter "Beyond the paper" (book/beyond.ipynb), moved here
+# --- from linres.landscape so that every target generator lives in this module.
+
+def random_targets(n: int, d: int, rng: np.random.Generator, max_distance: float = 3.0) -> tuple[Array, Array]:
+    r"""n targets Φ = I + δ G/‖G‖_F, G standard Gaussian d×d, δ uniform on [0, max_distance].
+
+    Returns ``(phi, delta)`` with shapes (n, d, d) and (n,); ‖Φ − I‖_F = δ exactly. The
+    direction G/‖G‖_F is uniform on the sphere, so small δ gives near-identity targets and
+    large δ gives every sign pattern of eigenvalues, including det Φ < 0.
+
+    >>> phi, delta = random_targets(3, 2, np.random.default_rng(0))
+    >>> phi.shape, bool(np.allclose(np.linalg.norm(phi - np.eye(2), axis=(1, 2)), delta))
+    ((3, 2, 2), True)
+    """
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"n must be a positive integer; got {n!r}")
+    d, rng = _dim(d), _gen(rng)
+    top = check_positive(max_distance, "max_distance")
+    delta = rng.uniform(0.0, top, size=int(n))
+    g = rng.standard_normal((int(n), d, d))
+    g /= np.linalg.norm(g, axis=(-2, -1), keepdims=True)
+    return np.eye(d) + delta[:, None, None] * g, delta
+
+
+def pair_target(radius: float, angle: float, shear: float = 0.0) -> Array:
+    r"""A 2×2 target with eigenvalues r e^{±iθ}: Φ = S ι(r e^{iθ}) S^{-1}, S = [[1, s], [0, 1]].
+
+    Here ι(a + ib) = aI + bJ with J = [[0, −1], [1, 0]], ``radius`` is r > 0, ``angle`` is
+    θ in radians and ``shear`` is s. With s = 0, Φ is the normal matrix r·R(θ) (a scaled
+    rotation); s ≠ 0 keeps the spectrum and makes Φ non-normal (unless θ ∈ {0, π}, where
+    ι(r e^{iθ}) is a multiple of I and S cancels).
+
+    >>> np.round(pair_target(2.0, np.pi / 2), 12)
+    array([[ 0., -2.],
+           [ 2.,  0.]])
+    """
+    r = check_positive(radius, "radius")
+    for name, v in (("angle", angle), ("shear", shear)):
+        if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
+            raise TypeError(f"{name} must be a real number; got {v!r}")
+        if not np.isfinite(v):
+            raise ValueError(f"{name} must be finite; got {v!r}")
+    th, s = float(angle), float(shear)
+    a, b = r * np.cos(th), r * np.sin(th)
+    rho = np.array([[a, -b], [b, a]])
+    S = np.array([[1.0, s], [0.0, 1.0]])
+    Sinv = np.array([[1.0, -s], [0.0, 1.0]])
+    return S @ rho @ Sinv

@@ -9,12 +9,17 @@ Normal targets (complex recurrence z ← z − η \bar z^{L−1}(z^L − φ), z�
   z_t^L stays within ρ/2 of [1, φ], and z_t is the principal root of z_t^L.
 - :func:`root_multiplier`   every L-th root of φ is a fixed point whose Jacobian is the
   real number 1 − ηL|φ|^{2−2/L}; :func:`stability_radius` is the |φ| where it is −1.
+  At that step size no run converges to a root of a φ beyond it (the roots repel).
 
 The determinant obstruction (any target)
 ----------------------------------------
-- :func:`det_floor`         inf{½‖A − Φ‖_F² : det A ≥ 0} = σ_min(Φ)²/2 when det Φ < 0
-  (Lemma ``lem-det-floor``), 0 otherwise;
+- :func:`det_floor`         THE determinant floor of the book:
+  inf{½‖A − Φ‖_F² : det A ≥ 0} = σ_min(Φ)²/2 when det Φ < 0 (Lemma ``lem-det-floor``),
+  0 otherwise. Any product with a non-negative determinant, in particular the product
+  of layers that all keep det Θ_i > 0, has loss at least this floor;
 - :func:`nearest_singular`  Φ − σ_min u vᵀ, a point attaining it (Eckart–Young).
+
+Signatures: the problem first (φ or Φ), then L, then η, then t.
 """
 from __future__ import annotations
 
@@ -38,16 +43,22 @@ _E2 = np.e / 2  # e^x ≤ e on [0, 1]: the Taylor remainder constant of the proo
 
 
 def _c(x, name: str) -> Array:
-    a = np.asarray(x, dtype=np.complex128)
+    try:
+        a = np.asarray(x, dtype=np.complex128)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a real or complex number or array; got {x!r}") from None
     if not np.all(np.isfinite(a)):
-        raise ValueError(f"{name} has non-finite entries")
+        raise ValueError(f"{name} must be finite; got non-finite entries")
     return a
 
 
 def _eta(eta) -> Array:
-    e = np.asarray(eta, dtype=float)
+    e = np.asarray(eta)
+    if e.dtype == bool or np.iscomplexobj(e) or not np.issubdtype(e.dtype, np.number):
+        raise TypeError(f"step size eta must be a real number or array; got {eta!r}")
+    e = e.astype(float)
     if np.any(~np.isfinite(e)) or np.any(e <= 0):
-        raise ValueError("step size eta must be finite and > 0")
+        raise ValueError(f"step size eta must be finite and > 0; got {eta!r}")
     return e
 
 
@@ -59,7 +70,11 @@ def _depth2(L) -> int:
 
 
 def distance_to_segment(w, a, b) -> Array:
-    r"""dist(w, [a, b]) in the complex plane (broadcasting)."""
+    r"""dist(w, [a, b]) in the complex plane (broadcasting).
+
+    >>> float(distance_to_segment(1j, -1.0, 1.0)), float(distance_to_segment(3.0, -1.0, 1.0))
+    (1.0, 2.0)
+    """
     w, a, b = _c(w, "w"), _c(a, "a"), _c(b, "b")
     v = b - a
     vv = np.abs(v) ** 2
@@ -68,7 +83,11 @@ def distance_to_segment(w, a, b) -> Array:
 
 
 def segment_distance(phi) -> Array:
-    r"""ρ(φ) = dist(0, [1, φ]) ∈ [0, 1]; 0 exactly on the closed negative real axis."""
+    r"""ρ(φ) = dist(0, [1, φ]) ∈ [0, 1]; 0 exactly on the closed negative real axis.
+
+    >>> segment_distance(np.array([-1.0, 2.0, 1j])).round(4).tolist()
+    [0.0, 1.0, 0.7071]
+    """
     return distance_to_segment(0.0, 1.0, phi)
 
 
@@ -81,6 +100,9 @@ def small_step_eta(phi, L: int) -> Array:
     .. math::  η₀ = \min\{ 1/(2LK),\; 1/(2L M^{1−2/L} δ),\; βLm/(8cδ) \}
 
     (the last two terms are dropped when δ = 0, i.e. φ = 1).
+
+    >>> bool(small_step_eta(-1.0, 3) == 0), bool(0 < small_step_eta(-1 + 1j, 4) < 1e-4)
+    (True, True)
     """
     phi = _c(phi, "phi")
     L = _depth2(L)
@@ -105,11 +127,18 @@ def small_step_rate(phi, L: int, eta) -> Array:
 
 
 def small_step_envelope(phi, L: int, eta, t) -> Array:
-    r"""2|1 − φ|(1 − ηL(ρ/2)^{2−2/L})^t: the theorem's bound on |z_t^L − φ| (for η ≤ η₀)."""
+    r"""2|1 − φ|(1 − ηL(ρ/2)^{2−2/L})^t: the theorem's bound on |z_t^L − φ| (for η ≤ η₀).
+
+    >>> round(float(small_step_envelope(1j, 2, 0.1, 0)), 12)   # 2|1 − i| at t = 0
+    2.828427124746
+    """
     phi = _c(phi, "phi")
-    t = np.asarray(t, dtype=float)
-    if np.any(t < 0):
-        raise ValueError("t must be >= 0")
+    t = np.asarray(t)
+    if np.iscomplexobj(t) or not np.issubdtype(t.dtype, np.number):
+        raise TypeError(f"t must be a real number of steps; got {t!r}")
+    t = t.astype(float)
+    if np.any(~np.isfinite(t)) or np.any(t < 0):
+        raise ValueError("t must be finite and >= 0")
     return 2 * np.abs(1.0 - phi) * (1.0 - small_step_rate(phi, L, eta)) ** t
 
 
@@ -121,21 +150,40 @@ def root_multiplier(phi, L: int, eta) -> Array:
     return 1.0 - _eta(eta) * L * np.abs(phi) ** (2.0 - 2.0 / L)
 
 
-def stability_radius(eta, L: int) -> Array:
-    r"""(2/(ηL))^{L/(2L−2)}: the roots of φ attract iff |φ| is below it (L ≥ 2)."""
+def stability_radius(L: int, eta) -> Array:
+    r"""R(η, L) = (2/(ηL))^{L/(2L−2)}: at step η the roots of φ attract iff |φ| < R (L ≥ 2).
+
+    Beyond R every L-th root of φ repels, so at this step size no run converges to a
+    root (except by landing on it exactly).
+
+    >>> float(stability_radius(2, 1.0))
+    1.0
+    """
     L = _depth2(L)
     return (2.0 / (_eta(eta) * L)) ** (L / (2.0 * L - 2.0))
 
 
 def det_floor(target) -> Array:
-    r"""σ_min(Φ)²/2 where det Φ < 0, else 0: a lower bound on ½‖A − Φ‖_F² over det A ≥ 0."""
+    r"""The determinant floor: σ_min(Φ)²/2 where det Φ < 0, else 0.
+
+    It is min{½‖A − Φ‖_F² : det A ≥ 0} (Lemma ``lem-det-floor`` of book/beyond.ipynb),
+    attained at :func:`nearest_singular`. So while every layer keeps det Θ_i > 0, the
+    loss ½‖Θ_{L:1} − Φ‖_F² stays at least this floor.
+
+    >>> float(det_floor(np.diag([2.0, -0.5])))
+    0.125
+    """
     phi = check_target(target)
     s = np.linalg.svd(phi, compute_uv=False)[..., -1]
     return np.where(np.linalg.det(phi) < 0, 0.5 * s**2, 0.0)
 
 
 def nearest_singular(target) -> Array:
-    r"""Φ − σ_min u vᵀ (u, v the last singular vectors): a closest singular matrix to Φ."""
+    r"""Φ − σ_min u vᵀ (u, v the last singular vectors): a closest singular matrix to Φ.
+
+    >>> nearest_singular(np.diag([2.0, -0.5])).tolist()
+    [[2.0, 0.0], [0.0, 0.0]]
+    """
     phi = check_target(target)
     u, s, vt = np.linalg.svd(phi)
     return phi - s[..., -1, None, None] * u[..., :, -1:] @ vt[..., -1:, :]

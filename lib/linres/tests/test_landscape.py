@@ -1,5 +1,5 @@
-"""Target features, the exact discrete balancedness drift, and the small helpers of
-book/beyond.ipynb."""
+"""Target features and determinant diagnostics (linres.landscape), and the target
+families of book/beyond.ipynb (linres.targets.random_targets, pair_target)."""
 import numpy as np
 import pytest
 from hypothesis import given
@@ -7,10 +7,9 @@ from hypothesis import strategies as st
 
 from linres import gd_step, identity_layers, inits
 from linres.landscape import (
-    balance_differences, balance_drift, features, first_negative, layer_dets, pair_target,
-    random_targets, scaled_step,
+    balance_differences, balance_drift, det_crossing, features, layer_dets, scaled_step,
 )
-from linres.targets import rotation
+from linres.targets import pair_target, random_targets, rotation
 
 
 @given(seed=st.integers(0, 2**31), L=st.integers(2, 6), d=st.integers(1, 4), eta=st.floats(1e-3, 0.5))
@@ -69,12 +68,39 @@ def test_pair_target_keeps_the_spectrum():
         pair_target(-1.0, 1.0)
 
 
-def test_layer_dets_and_first_negative():
+def test_layer_dets_and_det_crossing():
     w = np.stack([np.eye(2), np.diag([1.0, -2.0])])
     np.testing.assert_allclose(layer_dets(w), [1.0, -2.0])
-    steps = np.array([0, 10, 20])
-    vals = np.array([[1.0, 1.0], [0.5, -1.0], [-0.1, -2.0]])
-    np.testing.assert_array_equal(first_negative(steps, vals), [20, 10])
-    np.testing.assert_array_equal(first_negative(steps, np.ones((3, 2))), [-1, -1])
-    with pytest.raises(ValueError):
-        first_negative(steps, np.ones((2, 2)))
+    # a symmetric target with a negative eigenvalue never crosses (Result 4); a generic
+    # det < 0 target at L = 2 and a large step crosses, and its recorded min det says so
+    phi = np.stack([np.diag([1.0, -0.5]), np.array([[0.3, 1.2], [0.9, -0.4]])])
+    first, res = det_crossing(phi, 2, np.array([0.2, 0.2]), max_steps=4000, record_every=5)
+    assert first[0] == -1 and first[1] > 0
+    k = np.searchsorted(res.history_steps, first[1])
+    assert res.history["min_det"][k, 1] < 0 and np.all(res.history["min_det"][:k, 1] >= 0)
+    for bad in (0, 2.5, True):
+        with pytest.raises(ValueError, match="max_steps"):
+            det_crossing(phi, 2, 0.1, max_steps=bad)
+    with pytest.raises(ValueError, match="record_every"):
+        det_crossing(phi, 2, 0.1, max_steps=10, record_every=0)
+
+
+def test_bad_input_names_the_argument(rng):
+    w = inits.near_identity(2, 2, 0.1, rng)
+    for bad, err in ((0.0, ValueError), (np.nan, ValueError), (1j, TypeError), ("a", TypeError)):
+        with pytest.raises(err, match="eta"):
+            balance_drift(w, np.eye(2), bad)
+    with pytest.raises(ValueError, match="c"):
+        scaled_step(np.eye(2), 2, -1.0)
+    with pytest.raises(TypeError, match="L"):
+        scaled_step(np.eye(2), 2.5)
+    with pytest.raises(ValueError, match="radius"):
+        pair_target(0.0, 1.0)
+    with pytest.raises(ValueError, match="angle"):
+        pair_target(1.0, np.inf)
+    with pytest.raises(TypeError, match="shear"):
+        pair_target(1.0, 1.0, "x")
+    with pytest.raises(ValueError, match="max_distance"):
+        random_targets(3, 2, rng, max_distance=0.0)
+    with pytest.raises(ValueError, match="d"):
+        random_targets(3, 0, rng)

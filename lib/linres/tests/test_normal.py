@@ -136,7 +136,7 @@ def test_convergence_map_cases():
     # beyond the stability radius no root attracts: never a confirmed convergence
     far = np.array([2.5 + 0j, 2.5j, -2.0 + 1.0j])
     big = convergence_map(far, 2, 1.0 / 2, max_steps=3000)
-    assert np.all(np.abs(far) > bb.stability_radius(0.5, 2)) and not np.any(big.kind <= 1)
+    assert np.all(np.abs(far) > bb.stability_radius(2, 0.5)) and not np.any(big.kind <= 1)
 
 
 # ---- the chapter's bounds -------------------------------------------------------------------
@@ -178,7 +178,7 @@ def test_root_multiplier_is_the_jacobian():
             for dz in (h, 1j * h):
                 jac = (normal_step(z0 + dz, phi, L, eta) - normal_step(z0 - dz, phi, L, eta)) / (2 * dz)
                 assert abs(jac - bb.root_multiplier(phi, L, eta)) < 1e-6
-    assert np.isclose(bb.root_multiplier(bb.stability_radius(0.3, 4), 4, 0.3), -1.0)
+    assert np.isclose(bb.root_multiplier(bb.stability_radius(4, 0.3), 4, 0.3), -1.0)
 
 
 def test_det_floor_and_nearest_singular(rng):
