@@ -99,18 +99,23 @@ def _proof_titles(app, doctree):
             node.insert(0, nodes.title("", "Proof"))
 
 
-_PIPE = re.compile(r"(?<![\\`])\|")
-_STAR = re.compile(r"(?<=[\w)\]])\*(?![*`])")
+# Literals and math roles are left alone; *word* pairs are emphasis.
+_KEEP = re.compile(r"(``.*?``|:math:`[^`]*`|:\w+:`[^`]*`|(?<!\w)\*[^*\s](?:[^*]*?[^*\s])?\*(?!\w))")
+
+
+def _escape(text: str) -> str:
+    return text.replace("|", "\\|").replace("*", "\\*")
 
 
 def _plain_docstring(app, what, name, obj, options, lines):
     """The docstrings are written as plain text with Unicode math (|z − φ|, z*): escape
-    the two characters that reStructuredText would read as markup, outside math and
-    literals."""
+    the two characters that reStructuredText would read as markup, outside literals,
+    roles and *emphasis*."""
     for i, line in enumerate(lines):
-        if ":math:" in line or "``" in line or line.lstrip().startswith((">>>", "...")):
+        if line.lstrip().startswith((">>>", "...")) or set(line.strip()) <= set("-=~^"):
             continue
-        lines[i] = _STAR.sub(r"\\*", _PIPE.sub(r"\\|", line))
+        parts = _KEEP.split(line)
+        lines[i] = "".join(p if k % 2 else _escape(p) for k, p in enumerate(parts))
 
 
 def setup(app):

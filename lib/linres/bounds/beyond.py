@@ -1,7 +1,7 @@
 r"""Bounds of the chapter "Beyond the paper" (book/beyond.ipynb), the book's own [ours].
 
 Normal targets (complex recurrence z ← z − η \bar z^{L−1}(z^L − φ), z₀ = 1, L ≥ 2)
--------------------------------------------------------------------------------
+---------------------------------------------------------------------------------------
 - :func:`segment_distance`  ρ(φ) = dist(0, [1, φ]); it equals the distance from the
   segment [1, φ] to the closed negative real axis, and is 0 exactly for φ ∈ (−∞, 0].
 - :func:`small_step_eta`    the step η₀(φ, L) of Theorem ``thm-normal-small-step``: for
