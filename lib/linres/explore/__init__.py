@@ -239,8 +239,8 @@ def _axis(kind: str):
 def static(explorer: Explorer) -> StaticExplore:
     """Compute every frame of ``explorer`` and return the Vega-Lite figure.
 
-    Rows are stored as CSV (frame index, series index, x, y), x rounded to 4 and y to 3
-    significant digits; the page filters them by the controls' values. Axes are fitted to the
+    Rows are stored as CSV (frame index, series index, x, y), x rounded to 4 significant
+    digits and y to 3 (on a log axis, log10 y to 3 decimals); the page filters them by the controls' values. Axes are fitted to the
     filtered rows, so each frame fills the plot.
     """
     import altair as alt
@@ -249,7 +249,7 @@ def static(explorer: Explorer) -> StaticExplore:
         raise TypeError(f"explorer must be an Explorer; got {type(explorer).__name__}")
     names: list[str] = []
     kinds: list[str] = []
-    rows = ["k,s,x,y"]
+    rows = ["k,s,x,v"]
     log_x, log_y = explorer.x_scale == "log", explorer.y_scale == "log"
     n_frames = 0
     for k, params in enumerate(explorer.grid()):
@@ -262,7 +262,9 @@ def static(explorer: Explorer) -> StaticExplore:
                 kinds.append(s.kind)
             j = names.index(s.name)
             x, y = _sample(s, explorer.points, log_x, log_y)
-            rows.extend(f"{k},{j},{a:.4g},{b:.3g}" for a, b in zip(x, y))
+            # a log axis stores log10(y) to 3 decimals (0.2 % of y): shorter than 3 digits of y
+            vals = (f"{np.log10(b):.3f}" for b in y) if log_y else (f"{b:.3g}" for b in y)
+            rows.extend(f"{k},{j},{a:.4g},{v}" for a, v in zip(x, vals))
         n_frames += 1
 
     params, terms, stride = [], [], 1
@@ -292,14 +294,15 @@ def static(explorer: Explorer) -> StaticExplore:
             dashes.append([2, 2])
     label_expr = f"{json.dumps(names, ensure_ascii=False)}[datum.s]"
     data = alt.InlineData(values="\n".join(rows),
-                          format=alt.DataFormat(type="csv", parse={c: "number" for c in "ksxy"}))
+                          format=alt.DataFormat(type="csv", parse={c: "number" for c in "ksxv"}))
+    y_expr = "pow(10, datum.v)" if log_y else "datum.v"
     x = alt.X("x:Q", title=explorer.x_title, scale=_scale(explorer.x_scale), axis=_axis(explorer.x_scale))
     y = alt.Y("y:Q", title=explorer.y_title, scale=_scale(explorer.y_scale), axis=_axis(explorer.y_scale))
     legend = alt.Legend(orient="bottom", title=None, labelLimit=400, symbolStrokeWidth=2)
     chart = (
         alt.Chart(data)
         .transform_filter(f"datum.k == {' + '.join(terms)}")
-        .transform_calculate(curve=label_expr)
+        .transform_calculate(curve=label_expr, y=y_expr)
         .mark_line(strokeWidth=2, point=alt.OverlayMarkDef(size=18, filled=True))
         .encode(
             x=x, y=y,
