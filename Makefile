@@ -1,6 +1,7 @@
 # Two commands (see README.md):
 #   make book   set up .venv if needed, execute every notebook, build the HTML book
-#   make test   set up .venv if needed, run every test (lib, nbval, page build, browser)
+#   make test   set up .venv if needed, run every test (lib, nbval twice, page build, browser)
+#   make lab    set up .venv with JupyterLab (requirements-lab.txt) and open the book live
 
 PYTHON ?= python3
 VENV   := .venv
@@ -14,7 +15,8 @@ export OMP_NUM_THREADS := 1
 export MKL_NUM_THREADS := 1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: book test test-lib test-notebooks test-pages test-browser execute bench clean
+.PHONY: book test test-lib test-notebooks test-notebooks-reference test-pages test-browser execute bench lab clean
+LAB_STAMP := $(VENV)/.lab-installed
 
 $(STAMP): requirements.txt lib/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,15 +30,22 @@ book: $(STAMP)
 	@echo "The book is in _build/html/index.html"
 
 test: $(STAMP)
-	$(MAKE) test-lib test-notebooks test-pages test-browser
+	$(MAKE) test-lib test-notebooks test-notebooks-reference test-pages test-browser
 
+# Unit and property tests of linres, and every example in its docstrings.
 test-lib: $(STAMP)
-	$(BIN)/python -m pytest lib -q -p no:cacheprovider
+	$(BIN)/python -m pytest lib -q -p no:cacheprovider --doctest-modules -n 2
 
 # Re-run every notebook and compare each stored text output (strict nbval).
+NBVAL = $(BIN)/python -m pytest -q -p no:cacheprovider --nbval --nbval-current-env \
+	  --nbval-sanitize-with book/nbval-sanitize.cfg -n 2 --dist loadfile
 test-notebooks: $(STAMP)
-	$(BIN)/python -m pytest -q -p no:cacheprovider --nbval --nbval-current-env \
-	  --nbval-sanitize-with book/nbval-sanitize.cfg -n 2 --dist loadfile $(NOTEBOOKS)
+	$(NBVAL) $(NOTEBOOKS)
+
+# The same outputs as another machine computes them: the pure-numpy reference engine
+# on a different OpenBLAS kernel (CONTRIBUTING.md, "What a notebook may print").
+test-notebooks-reference: $(STAMP)
+	LINRES_BACKEND=numpy OPENBLAS_CORETYPE=Prescott $(NBVAL) $(NOTEBOOKS)
 
 # Build the pages from the stored outputs (no second execution); warnings fail.
 test-pages: $(STAMP)
@@ -56,6 +65,15 @@ execute: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 	$(BIN)/python tools/execute.py book/appendix_performance.ipynb
+
+# The live path: JupyterLab from the project's environment, pinned in requirements-lab.txt.
+$(LAB_STAMP): $(STAMP) requirements-lab.txt
+	$(BIN)/pip install --quiet -r requirements-lab.txt
+	$(BIN)/pip check
+	touch $@
+
+lab: $(LAB_STAMP)
+	$(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) book/
 
 clean:
 	rm -rf _build

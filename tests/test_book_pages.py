@@ -1,10 +1,20 @@
-"""Every built page of the book in headless Chromium, offline.
+"""Every built page of the book in headless Chromium, offline, at two widths.
 
-For each page of _toc.yml (built into _build/html by `make book` or `make test`):
-math is typeset by the vendored MathJax, every image has loaded, every
-precomputed slider changes its picture when moved, no request leaves the
-machine, and the console shows no error beyond an exact allow-list.
-Screenshots land in _build/screenshots/ for a person to look at.
+For each page of _toc.yml (built into _build/html by `make book` or `make test`), at
+1280×800 (desktop) and 390×844 (phone):
+
+- the console shows no error and no warning, and no request fails or leaves 127.0.0.1;
+- every formula is typeset by the vendored MathJax and none is clipped (a formula
+  wider than its box must sit in a box that scrolls);
+- every image has loaded and has an alt text that describes it (not a file path);
+- axe-core (vendored in tests/vendor, injected by this test only) reports no critical
+  or serious violation.
+
+At desktop width also: every notebook figure is shown at ≥ 90 % of its designed size;
+code and raw text output take ≤ 20 % of the article's height; every control of every
+Explore figure is moved through all its values, and each move changes the plotted
+data and shows the chosen value; the page's HTML is ≤ 400 KB and all it loads
+≤ 5 MB. Screenshots land in _build/screenshots/ for a person to look at.
 """
 from __future__ import annotations
 
@@ -15,21 +25,24 @@ import re
 import shutil
 import threading
 from pathlib import Path
+from urllib.parse import unquote, urlparse
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 HTML = ROOT / "_build" / "html"
 SHOTS = ROOT / "_build" / "screenshots"
+AXE = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 FLAGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking",
     "--disable-component-update", "--no-first-run", "--disable-sync",
 ]
-# Harmless messages of every Jupyter Book 1 page, matched exactly: the theme
-# declares THEBE_JS_URL twice, and warns of an unset theme mode on a first visit.
-ALLOWED_PAGE_ERRORS = {"Identifier 'THEBE_JS_URL' has already been declared"}
-ALLOWED_CONSOLE = {"Got invalid theme mode: . Resetting to auto."}
+WIDTHS = {"desktop": (1280, 800), "phone": (390, 844)}
+MAX_HTML = 400_000
+MAX_LOADED = 5_000_000
+MIN_FIGURE_SCALE = 0.9
+MAX_CODE_SHARE = 0.20
 
 
 def _pages() -> list[str]:
@@ -68,80 +81,193 @@ def browser():
         b.close()
 
 
+# A formula is clipped when its rendered math extends past the nearest ancestor that
+# hides overflow (or past the viewport when nothing does); a scrolling box is fine.
+CLIPPED_JS = """() => {
+  const out = [];
+  for (const c of document.querySelectorAll('mjx-container')) {
+    const m = c.querySelector('mjx-math') || c;
+    const r = m.getBoundingClientRect();
+    if (r.width === 0) continue;
+    let a = c, box = null, mode = 'visible';
+    while ((a = a.parentElement)) {
+      const ox = getComputedStyle(a).overflowX;
+      if (ox !== 'visible') { box = a.getBoundingClientRect(); mode = ox; break; }
+    }
+    const own = getComputedStyle(c).overflowX;
+    if (own === 'auto' || own === 'scroll') continue;
+    if (mode === 'auto' || mode === 'scroll') continue;
+    const right = box ? box.right : document.documentElement.clientWidth;
+    const left = box ? box.left : 0;
+    const cut = Math.max(r.right - right, left - r.left);
+    if (cut > 1) out.push(`${Math.round(cut)} px: ${(c.textContent || '').slice(0, 60)}`);
+  }
+  return out;
+}"""
+
+IMAGES_JS = """() => Array.from(document.querySelectorAll('article img')).map(i => ({
+  src: i.getAttribute('src') || '', alt: i.getAttribute('alt') || '',
+  loaded: i.complete && i.naturalWidth > 0,
+  designed: i.getAttribute('width') ? parseFloat(i.getAttribute('width')) : null,
+  shown: i.getBoundingClientRect().width,
+  notebook: !!i.closest('.cell_output'),
+}))"""
+
+# Share of the article's height taken by code that is not collapsed and by raw text output.
+CODE_SHARE_JS = """() => {
+  const art = document.querySelector('article.bd-article') || document.body;
+  let h = 0;
+  const blocks = art.querySelectorAll('.cell_input, .cell_output .output.text_plain, .cell_output .output.stream, .cell_output .output.traceback');
+  for (const e of blocks) {
+    if (e.closest('details:not([open])')) continue;
+    h += e.getBoundingClientRect().height;
+  }
+  return {code: h, total: art.getBoundingClientRect().height};
+}"""
+
+LINES_JS = """(fig) => Array.from(fig.querySelectorAll('svg .mark-line path, svg .mark-symbol path'))
+  .map(p => p.getAttribute('d') || '').join('|')"""
+
+
+def _local_bytes(urls: set[str], server: str) -> int:
+    total = 0
+    for u in urls:
+        if not u.startswith(server):
+            continue
+        path = HTML / unquote(urlparse(u).path).lstrip("/")
+        if path.is_dir():
+            path = path / "index.html"
+        if path.exists():
+            total += path.stat().st_size
+    return total
+
+
+def _move_explore_controls(page, fig, k: int) -> list[str]:
+    """Move every control of Explore figure ``k`` through all its values."""
+    problems = []
+    controls = fig.locator(".vega-bind")
+    n = controls.count()
+    if n == 0:
+        return [f"Explore figure {k}: no controls"]
+    for c in range(n):
+        ctl = controls.nth(c)
+        name = ctl.locator(".vega-bind-name").inner_text().strip()
+        sel, rng = ctl.locator("select"), ctl.locator("input[type=range]")
+        if sel.count():
+            options = sel.locator("option")
+            values = [(options.nth(i).get_attribute("value") or str(i), options.nth(i).inner_text().strip())
+                      for i in range(options.count())]
+        elif rng.count():
+            lo, hi, step = (float(rng.get_attribute(a)) for a in ("min", "max", "step"))
+            count = int(round((hi - lo) / step)) + 1
+            values = [(repr(lo + i * step), None) for i in range(count)]
+        else:
+            problems.append(f"Explore {k}, control {name!r}: neither a select nor a range input")
+            continue
+        if len(values) < 2:
+            continue
+        # start from the last value, so that the first move is a change
+        order = values[::-1]
+        previous = None
+        for value, label in [order[0]] + order[1:] + [order[0]]:
+            before = page.evaluate(LINES_JS, fig.element_handle())
+            if sel.count():
+                sel.select_option(value=value)
+            else:
+                rng.evaluate("(e, v) => { e.value = v; e.dispatchEvent(new Event('input', {bubbles: true})); }", value)
+            page.wait_for_timeout(60)
+            after = page.evaluate(LINES_JS, fig.element_handle())
+            if previous is not None and after == before:
+                problems.append(f"Explore {k}, control {name!r} = {label or value}: the plotted data did not change")
+            previous = value
+            if sel.count():
+                shown = sel.evaluate("e => e.options[e.selectedIndex].text").strip()
+                if shown != label:
+                    problems.append(f"Explore {k}, control {name!r}: shows {shown!r}, expected {label!r}")
+            else:
+                shown = ctl.locator(".vega-bind-value").inner_text().strip()
+                if not shown or abs(float(shown) - float(value)) > 1e-9 * max(1.0, abs(float(value))):
+                    problems.append(f"Explore {k}, control {name!r}: shows {shown!r}, expected {value}")
+    return problems
+
+
+@pytest.mark.parametrize("width", list(WIDTHS))
 @pytest.mark.parametrize("page_name", _pages())
-def test_page(page_name, server, browser, tmp_path):
+def test_page(page_name, width, server, browser):
     url = f"{server}/{page_name}.html"
-    source = (HTML / f"{page_name}.html").read_text()
-    ctx = browser.new_context(viewport={"width": 1200, "height": 900})
+    html_file = HTML / f"{page_name}.html"
+    source = html_file.read_text()
+    w, h = WIDTHS[width]
+    ctx = browser.new_context(viewport={"width": w, "height": h})
     page = ctx.new_page()
     problems: list[str] = []
     outside: list[str] = []
+    requested: set[str] = set()
 
     def on_console(msg):
-        favicon = (msg.location or {}).get("url", "").endswith("/favicon.ico")
-        if msg.type == "error" and msg.text not in ALLOWED_CONSOLE and not favicon:
-            problems.append(f"console: {msg.text}")
-
-    def on_page_error(err):
-        if str(err) not in ALLOWED_PAGE_ERRORS:
-            problems.append(f"page error: {err}")
+        if msg.type in ("error", "warning"):
+            problems.append(f"console {msg.type}: {msg.text}")
 
     def on_request(req):
+        requested.add(req.url)
         if not req.url.startswith((server, "data:", "blob:", "about:")):
             outside.append(req.url)
 
-    def on_failed(req):
-        if not req.url.endswith("/favicon.ico"):
-            problems.append(f"request failed: {req.url}")
-
-    def on_response(resp):
-        if resp.status >= 400 and not resp.url.endswith("/favicon.ico"):
-            problems.append(f"HTTP {resp.status}: {resp.url}")
-
     page.on("console", on_console)
-    page.on("pageerror", on_page_error)
+    page.on("pageerror", lambda err: problems.append(f"page error: {err}"))
     page.on("request", on_request)
-    page.on("requestfailed", on_failed)
-    page.on("response", on_response)
+    page.on("requestfailed", lambda req: problems.append(f"request failed: {req.url}"))
+    page.on("response", lambda resp: resp.status >= 400 and problems.append(f"HTTP {resp.status}: {resp.url}"))
     # Nothing may be fetched from outside the machine: abort such requests outright.
     page.route(re.compile(r"^(?!http://127\.0\.0\.1).*"), lambda route: route.abort()
                if not route.request.url.startswith(("data:", "blob:")) else route.continue_())
     page.goto(url, wait_until="load")
 
-    # Math: the vendored MathJax typesets every formula on the page.
     if 'class="math' in source:
         page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise")
         page.evaluate("() => MathJax.startup.promise")
-        n_math = page.locator("mjx-container").count()
-        assert n_math > 0, "math on the page was not typeset"
-        raw = page.evaluate("() => Array.from(document.querySelectorAll('.math')).filter(e => !e.querySelector('mjx-container')).length")
+        raw = page.evaluate(
+            "() => Array.from(document.querySelectorAll('.math')).filter(e => !e.querySelector('mjx-container')).length")
         assert raw == 0, f"{raw} formulas left as raw TeX"
-
-    # Images: every one has loaded.
     page.wait_for_load_state("networkidle")
-    broken = page.evaluate(
-        "() => Array.from(document.images).filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src.slice(0, 80))"
-    )
-    assert not broken, f"images that did not load: {broken}"
+    n_explore = page.locator("figure.linres-explore").count()
+    if n_explore:
+        page.wait_for_function(
+            "(n) => document.querySelectorAll('figure.linres-explore svg .mark-line').length >= n", arg=n_explore)
+    page.wait_for_timeout(300)
 
-    # Precomputed sliders: moving each range input changes the picture.
-    sliders = page.locator("div.linres-slider")
-    for k in range(sliders.count()):
-        s = sliders.nth(k)
-        img = s.locator("img.linres-frame")
-        for r in range(s.locator("input.linres-range").count()):
-            rng = s.locator("input.linres-range").nth(r)
-            before = img.get_attribute("src")
-            top = int(rng.get_attribute("max"))
-            now = int(rng.input_value())
-            new = 0 if now != 0 else top
-            rng.evaluate("(e, v) => { e.value = v; e.dispatchEvent(new Event('input')); }", str(new))
-            after = img.get_attribute("src")
-            assert top == 0 or after != before, f"slider {k}, input {r}: the picture did not change"
-            assert page.evaluate("(i) => i.complete && i.naturalWidth > 0", img.element_handle())
+    clipped = page.evaluate(CLIPPED_JS)
+    assert not clipped, f"{len(clipped)} clipped formulas at {w} px: {clipped[:5]}"
+
+    images = page.evaluate(IMAGES_JS)
+    bad = [i["src"][-50:] for i in images if not i["loaded"]]
+    assert not bad, f"images that did not load: {bad}"
+    bad = [i["src"][-50:] for i in images
+           if not i["alt"].strip() or re.search(r"\.(png|jpe?g|svg|gif)\b|/|_images", i["alt"])]
+    assert not bad, f"images whose alt text is missing or a file path: {bad}"
+
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate("() => axe.run(document, {resultTypes: ['violations']})")
+    serious = [f"{v['impact']} {v['id']}: {v['help']} ({len(v['nodes'])}: "
+               f"{v['nodes'][0]['target'] if v['nodes'] else ''})"
+               for v in result["violations"] if v["impact"] in ("critical", "serious")]
+    assert not serious, "axe-core: " + "; ".join(serious)
+
+    if width == "desktop":
+        small = [f"{i['src'][-30:]}: {i['shown']:.0f} of {i['designed']:.0f} px" for i in images
+                 if i["notebook"] and (i["designed"] is None or i["shown"] < MIN_FIGURE_SCALE * i["designed"])]
+        assert not small, f"notebook figures without a designed size or shown below 90 %: {small}"
+        share = page.evaluate(CODE_SHARE_JS)
+        assert share["code"] <= MAX_CODE_SHARE * share["total"], (
+            f"code and raw output take {share['code'] / share['total']:.0%} of the page (max 20 %)")
+        for k in range(n_explore):
+            problems += _move_explore_controls(page, page.locator("figure.linres-explore").nth(k), k)
+        assert html_file.stat().st_size <= MAX_HTML, f"page HTML is {html_file.stat().st_size:,} bytes"
+        loaded = _local_bytes(requested, server)
+        assert loaded <= MAX_LOADED, f"the page loads {loaded:,} bytes"
 
     SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / (page_name.replace("/", "_") + ".png")), full_page=True)
+    page.screenshot(path=str(SHOTS / f"{page_name.replace('/', '_')}-{w}.png"), full_page=True)
     ctx.close()
     assert not outside, f"requests to outside the machine: {outside[:5]}"
-    assert not problems, "\n".join(problems)
+    assert not problems, "\n".join(problems[:20])

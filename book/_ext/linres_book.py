@@ -1,16 +1,54 @@
 """Local Sphinx extension of the book.
 
 - Loads the vendored Vega bundle only on pages that hold an Explore figure.
+- One citation style: the reference list is labelled "Author et al., Year", as the
+  citations in the text are (pybtex style ``authoryear``, sorted by author and year),
+  and each entry links its arXiv preprint or DOI.
+- One proof mechanism: a ``{prf:proof}`` with ``:class: dropdown`` gets a "Proof" title,
+  which sphinx-togglebutton turns into the collapsible header (sphinx-proof gives
+  proofs no title, and the toggle needs one).
+- Gives the reference list valid list semantics for assistive technology.
 - Drops sphinx-thebe's scripts: no page has a launch button that uses them, and the
   extension inlines its loader twice (a console error on every page).
 """
 from __future__ import annotations
 
+from docutils import nodes
+from pybtex.plugin import register_plugin
+from pybtex.style.formatting.unsrt import Style as _Unsrt
+from pybtex.style.labels import BaseLabelStyle
+
 VEGA = ["vega/vega.min.js", "vega/vega-lite.min.js", "vega/vega-embed.min.js", "vega/linres-explore.js"]
+
+
+def _names(entry) -> str:
+    people = entry.persons.get("author") or entry.persons.get("editor") or []
+    last = [" ".join(p.last_names) for p in people]
+    if len(last) >= 3:
+        return f"{last[0]} et al."
+    return " and ".join(last) or entry.key
+
+
+class AuthorYearLabels(BaseLabelStyle):
+    """Labels like the author-year citations in the text: "Arora et al., 2019"."""
+
+    def format_labels(self, sorted_entries):
+        for entry in sorted_entries:
+            yield f"{_names(entry)}, {entry.fields.get('year', 'n.d.')}"
+
+
+class AuthorYearStyle(_Unsrt):
+    default_label_style = AuthorYearLabels
+    default_sorting_style = "author_year_title"
+
+
+register_plugin("pybtex.style.formatting", "authoryear", AuthorYearStyle)
 
 
 def _page(app, pagename, templatename, context, doctree):
     body = context.get("body", "")
+    if "doc-biblioentry" in body:
+        context["body"] = body = body.replace('role="doc-biblioentry"', 'role="listitem"')
     if "linres-explore" in body:
         for k, path in enumerate(VEGA):
             app.add_js_file(path, priority=900 + k)
@@ -27,6 +65,29 @@ def _is_thebe(script) -> bool:
     return "thebe" in str(script) or "THEBE" in body
 
 
+def _proof_titles(app, doctree):
+    for node in doctree.findall(nodes.admonition):
+        classes = node.get("classes", [])
+        if "proof" not in classes or (node.children and isinstance(node.children[0], nodes.title)):
+            continue
+        # sphinx-proof starts the first paragraph with "Proof. ": a folded proof says it
+        # in its title; an open one sets it in italics, as a paper does.
+        first = node.children[0] if node.children else None
+        if isinstance(first, nodes.paragraph) and first.children and isinstance(first.children[0], nodes.Text):
+            text = first.children[0]
+            if text.astext().startswith("Proof. "):
+                rest = nodes.Text(text.astext()[len("Proof. "):])
+                if "dropdown" in classes:
+                    first.replace(text, rest)
+                else:
+                    first.replace(text, rest)
+                    first.insert(0, nodes.Text(" "))
+                    first.insert(0, nodes.emphasis("", "Proof."))
+        if "dropdown" in classes:
+            node.insert(0, nodes.title("", "Proof"))
+
+
 def setup(app):
+    app.connect("doctree-read", _proof_titles)
     app.connect("html-page-context", _page)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -13,7 +13,7 @@ __all__ = ["glue", "Quoted"]
 
 
 class Quoted:
-    """A formatted value whose text representation is the formatted text (no quotes)."""
+    """A formatted value that ``{glue:text}`` shows exactly as formatted."""
 
     def __init__(self, text: str):
         if not isinstance(text, str):
@@ -21,7 +21,10 @@ class Quoted:
         self.text = text
 
     def __repr__(self) -> str:
-        return self.text
+        # MyST-NB's {glue:text} passes text/plain through ast.literal_eval: a quoted
+        # literal comes back as exactly this text ("8,753" would become a tuple, "0.50"
+        # the float 0.5).
+        return repr(self.text)
 
     def _repr_markdown_(self) -> str:
         return self.text

@@ -5,88 +5,177 @@ Everything here is about the scalar recurrence of the exact symmetric reduction
 
 .. math::  z_{t+1} = z_t − η z_t^{L−1}(z_t^L − φ_j),   z_0 = 1,   z^\star_j = φ_j^{1/L}.
 
-Notation of the chapter (book/spd.ipynb, Theorem ``thm-spd-bound``):
+Writing z^L − φ = (z − z*) S(z) with S(z) = Σ_{k<L} z^k (z*)^{L−1−k}, one step multiplies
+z − z* by 1 − η g(z), g(z) = z^{L−1} S(z), and g increases on (0, ∞).
+
+Notation of the chapter (Theorem ``thm-spd-bound``):
 
 - M = max(1, λ_max(Φ)), m = min(1, λ_min(Φ)), κ' = M/m;
 - ρ_j = min(1, φ_j)^{2−2/L} and q_j = 1 − ηLρ_j (the proved contraction factor);
+- G_j = max(S_j(1), Lφ_j^{2−2/L}), the largest g on the path from 1 to z*_j;
 - a_j = |1 − φ_j| if φ_j ≤ 1, and a_j = L φ_j^{(L−1)/L}(φ_j^{1/L} − 1) if φ_j > 1
   (the proved bound on the product residual |z_t^L − φ_j| at t = 0 of the argument).
 
-The theorem: if 0 < η ≤ 1/(L M^{2−2/L}) (:func:`max_step`), then every z_{t,j} moves
-monotonically from 1 toward z*_j without passing it, |z_{t+1,j} − z*_j| ≤ q_j |z_{t,j} − z*_j|,
-and ℓ_t ≤ ½ Σ_j a_j² q_j^{2t} (:func:`loss_bound`). With η = 1/(L M²) (:func:`proved_step`)
-this gives ℓ_T ≤ ε for T = ⌈(M²/(2m²)) ln(d M² ln²(M/m)/(2ε))⌉ (:func:`iterations_bound`).
+Every function takes the problem first (the spectrum ``phi``, shape (..., d), one row of
+eigenvalues per problem), then the depth ``L``, then the step ``eta``, then ``t`` or ``eps``;
+an argument a bound does not depend on is left out, the order kept.
 """
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
-from .._validate import Array, as_float_array, check_depth, check_positive, check_spectrum
+from .._validate import Array, check_depth, check_spectrum
 
 __all__ = [
     "scale",
     "max_step",
     "proved_step",
+    "no_overshoot_step",
+    "stable_step",
     "contraction",
     "residual_coefficients",
     "loss_bound",
     "flow_loss_bound",
-    "iterations_bound",
-    "sharp_iterations_bound",
+    "iteration_bound",
+    "sharp_iteration_bound",
     "local_rate",
     "epsilon_slope",
-    "steps_to",
-    "OvershootMonitor",
+    "lower_slope",
+    "Replay",
+    "replay",
 ]
 
 
+# ----------------------------------------------------------------------------- input
+
+def _real(x, name: str) -> Array:
+    """``x`` as a float64 array; complex, boolean, non-numeric and non-finite input refused."""
+    a = np.asarray(x)
+    if np.iscomplexobj(a):
+        raise TypeError(f"{name} must be real; got a complex array")
+    if a.dtype == bool or not (np.issubdtype(a.dtype, np.integer) or np.issubdtype(a.dtype, np.floating)):
+        raise TypeError(f"{name} must be a real number or array; got dtype {a.dtype}")
+    a = a.astype(np.float64)
+    if not np.all(np.isfinite(a)):
+        raise ValueError(f"{name} must be finite; got NaN or inf")
+    return a
+
+
+def _spectrum(phi) -> Array:
+    return check_spectrum(_real(phi, "phi"), positive=True)
+
+
+def _depth(L) -> int:
+    return check_depth(L)
+
+
+def _eps(eps) -> float:
+    e = _real(eps, "eps")
+    if e.ndim != 0:
+        raise ValueError(f"eps must be a scalar; got shape {e.shape}")
+    if e <= 0:
+        raise ValueError(f"eps must be > 0; got {float(e)!r}")
+    return float(e)
+
+
+def _positive_step(eta, batch: tuple) -> Array:
+    e = _real(eta, "eta")
+    if np.any(e <= 0):
+        raise ValueError("eta must be > 0")
+    try:
+        return np.broadcast_to(e, batch)
+    except ValueError:
+        raise ValueError(f"eta must be a scalar or have the batch shape {batch}; got shape {e.shape}") from None
+
+
+# ----------------------------------------------------------------------------- steps
+
 def scale(phi) -> tuple[Array, Array]:
-    """(M, m) = (max(1, λ_max), min(1, λ_min)) per problem (shape ``phi.shape[:-1]``)."""
-    p = check_spectrum(phi, positive=True)
+    """(M, m) = (max(1, λ_max), min(1, λ_min)) per problem (shape ``phi.shape[:-1]``).
+
+    >>> scale([0.5, 2.0])
+    (np.float64(2.0), np.float64(0.5))
+    """
+    p = _spectrum(phi)
     return np.maximum(1.0, p.max(axis=-1)), np.minimum(1.0, p.min(axis=-1))
 
 
 def max_step(phi, L: int) -> Array:
-    r"""The largest step of the theorem, η_max = 1/(L M^{2−2/L}): no overshoot for every η ≤ η_max.
+    r"""η_max = 1/(L M^{2−2/L}), the step limit of the theorem.
 
-    It is sharp: for η > η_max the factor 1 − ηL φ^{2−2/L} at the fixed point of the largest
-    eigenvalue (if > 1) is negative, so iterates close to it alternate sides.
+    When λ_max ≥ 1 it is exactly the largest step without overshoot
+    (:func:`no_overshoot_step`); when λ_max < 1 that limit is larger.
+
+    >>> float(max_step([0.5, 4.0], 2))
+    0.125
     """
-    L = check_depth(L)
+    L = _depth(L)
     M, _ = scale(phi)
     return 1.0 / (L * M ** (2.0 - 2.0 / L))
 
 
 def proved_step(phi, L: int) -> Array:
-    """η = 1/(L M²), the step of the closed-form count :func:`iterations_bound` (≤ :func:`max_step`)."""
-    L = check_depth(L)
+    """η = 1/(L M²), the step of the closed-form count :func:`iteration_bound` (≤ :func:`max_step`)."""
+    L = _depth(L)
     M, _ = scale(phi)
     return 1.0 / (L * M**2)
 
 
-def _eta(phi: Array, L: int, eta) -> Array:
-    """The step per problem (shape ``phi.shape[:-1]``), checked against the theorem's limit."""
-    limit = max_step(phi, L)
+def _path_max_g(p: Array, L: int) -> Array:
+    """G_j = max of g on the path from 1 to z*_j: S_j(1) = Σ_{k<L} φ^{k/L} or Lφ^{2−2/L}."""
+    k = np.arange(L)
+    s1 = np.sum(p[..., None] ** (k / L), axis=-1)
+    return np.maximum(s1, L * p ** (2.0 - 2.0 / L))
+
+
+def no_overshoot_step(phi, L: int) -> Array:
+    r"""The exact no-overshoot limit 1/max_j G_j, G_j = max(Σ_{k<L} φ_j^{k/L}, L φ_j^{2−2/L}).
+
+    For 0 < η ≤ this step no coordinate ever passes its target (parts 1–3 of the theorem
+    hold); for a larger step some coordinate does (or lands on its target exactly). It
+    equals :func:`max_step` when λ_max ≥ 1 and is 1/Σ_{k<L} λ_max^{k/L} > 1/L when λ_max < 1.
+
+    >>> round(float(no_overshoot_step([0.01], 5)), 4)  # Φ = 0.01·I, L = 5: not 1/L = 0.2
+    0.608
+    """
+    p = _spectrum(phi)
+    L = _depth(L)
+    return 1.0 / _path_max_g(p, L).max(axis=-1)
+
+
+def stable_step(phi, L: int) -> Array:
+    r"""2/(L λ_max^{2−2/L}): no constant step above it converges (Proposition ``prop-spd-lower``).
+
+    Above it the fixed point of the top eigenvalue repels, |1 − ηLλ_max^{2−2/L}| > 1.
+    """
+    p = _spectrum(phi)
+    L = _depth(L)
+    return 2.0 / (L * p.max(axis=-1) ** (2.0 - 2.0 / L))
+
+
+def _eta(p: Array, L: int, eta) -> Array:
+    """The step per problem, checked against the exact no-overshoot limit (None: proved step)."""
     if eta is None:
-        return proved_step(phi, L)
-    e = as_float_array(eta, "step size eta")
-    if np.any(e <= 0):
-        raise ValueError("step size eta must be > 0")
-    e = np.broadcast_to(e, limit.shape)
+        return proved_step(p, L)
+    limit = 1.0 / _path_max_g(p, L).max(axis=-1)
+    e = _positive_step(eta, limit.shape)
     if np.any(e > limit * (1 + 1e-12)):
-        raise ValueError(
-            "step size eta exceeds the theorem's limit 1/(L M^(2-2/L)); the bound does not apply"
-        )
+        raise ValueError("eta exceeds the no-overshoot limit 1/max_j G_j; the bound does not apply")
     return np.minimum(e, limit)
 
 
-def contraction(phi, L: int, eta=None) -> Array:
-    r"""q_j = 1 − ηL min(1, φ_j)^{2−2/L}, shape (..., d): |z_{t+1} − z*| ≤ q_j |z_t − z*|.
+# ----------------------------------------------------------------------------- bounds
 
-    ``eta`` defaults to :func:`proved_step`; it must not exceed :func:`max_step`.
+def contraction(phi, L: int, eta=None) -> Array:
+    r"""q_j = 1 − ηL min(1, φ_j)^{2−2/L}, shape (..., d): |z_{t+1} − z*_j| ≤ q_j |z_t − z*_j|.
+
+    ``eta`` (scalar or batch shape; None: :func:`proved_step`) must not exceed
+    :func:`no_overshoot_step`.
     """
-    p = check_spectrum(phi, positive=True)
-    L = check_depth(L)
+    p = _spectrum(phi)
+    L = _depth(L)
     e = _eta(p, L, eta)
     rho = np.minimum(1.0, p) ** (2.0 - 2.0 / L)
     return np.clip(1.0 - e[..., None] * L * rho, 0.0, 1.0)
@@ -96,21 +185,35 @@ def residual_coefficients(phi, L: int) -> Array:
     r"""a_j with |z_t^L − φ_j| ≤ a_j q_j^t: |1 − φ_j| if φ_j ≤ 1, else L φ_j^{(L−1)/L}(φ_j^{1/L} − 1).
 
     Both are ≤ M ln(M/m); for φ_j > 1, a_j ≤ φ_j ln φ_j.
+
+    >>> residual_coefficients([0.5, 4.0], 2).tolist()
+    [0.5, 4.0]
     """
-    p = check_spectrum(phi, positive=True)
-    L = check_depth(L)
+    p = _spectrum(phi)
+    L = _depth(L)
     root = p ** (1.0 / L)
     above = L * root ** (L - 1) * np.expm1(np.log(p) / L)
     return np.where(p > 1.0, above, 1.0 - p)
 
 
-def loss_bound(phi, L: int, t, eta=None) -> Array:
-    r"""ℓ_t ≤ ½ Σ_j a_j² q_j^{2t} (theorem, part 3). ``t`` broadcasts against the batch shape."""
+def _times(t, name: str) -> Array:
+    t = _real(t, name)
+    if np.any(t < 0):
+        raise ValueError(f"{name} must be >= 0")
+    return t
+
+
+def loss_bound(phi, L: int, eta, t) -> Array:
+    r"""ℓ_t ≤ ½ Σ_j a_j² q_j^{2t} (theorem, part 3), for 0 < η ≤ :func:`no_overshoot_step`.
+
+    ``eta`` may be None (the proved step); ``t`` broadcasts against the batch shape.
+
+    >>> float(loss_bound([0.5], 1, 0.5, 0))  # ℓ_0 = ½(1 − φ)²
+    0.125
+    """
     a = residual_coefficients(phi, L)
     q = contraction(phi, L, eta)
-    t = np.asarray(t, dtype=float)
-    if np.any(t < 0):
-        raise ValueError("t must be >= 0")
+    t = _times(t, "t")
     return 0.5 * np.sum(a**2 * q ** (2.0 * t[..., None]), axis=-1)
 
 
@@ -119,24 +222,25 @@ def flow_loss_bound(phi, L: int, tau) -> Array:
 
     Since q_j = 1 − ηLρ_j ≤ exp(−ηLρ_j), :func:`loss_bound` at step t is at most this at τ = ηt.
     """
-    p = check_spectrum(phi, positive=True)
-    L = check_depth(L)
+    p = _spectrum(phi)
+    L = _depth(L)
     a = residual_coefficients(p, L)
     rho = np.minimum(1.0, p) ** (2.0 - 2.0 / L)
-    tau = np.asarray(tau, dtype=float)
-    if np.any(tau < 0):
-        raise ValueError("tau must be >= 0")
+    tau = _times(tau, "tau")
     return 0.5 * np.sum(a**2 * np.exp(-2.0 * L * rho * tau[..., None]), axis=-1)
 
 
-def iterations_bound(phi, eps: float) -> Array:
+def iteration_bound(phi, eps) -> Array:
     r"""T = ⌈(M²/(2m²)) ln(d M² ln²(M/m) / (2ε))⌉ (0 when the logarithm is ≤ 0, e.g. Φ = I).
 
     At η = 1/(L M²) (:func:`proved_step`), GD from the identity has ℓ_T ≤ ε, for every depth L
-    (book/spd.ipynb, Theorem ``thm-spd-bound``, part 4). The count does not depend on L.
+    (theorem, part 4): the bound involves neither L nor η, so it takes neither.
+
+    >>> int(iteration_bound([0.5, 2.0], 1e-8))
+    164
     """
-    p = check_spectrum(phi, positive=True)
-    eps = check_positive(eps, "eps")
+    p = _spectrum(phi)
+    eps = _eps(eps)
     M, m = scale(p)
     d = p.shape[-1]
     c = d * M**2 * np.log(M / m) ** 2 / (2.0 * eps)
@@ -146,15 +250,15 @@ def iterations_bound(phi, eps: float) -> Array:
     return t.astype(int)
 
 
-def sharp_iterations_bound(phi, L: int, eps: float, eta=None) -> Array:
+def sharp_iteration_bound(phi, L: int, eta, eps) -> Array:
     r"""The least integer T ≥ 0 with ½ Σ_j a_j² q_j^{2T} ≤ ε (theorem, part 3), so ℓ_T ≤ ε.
 
-    Valid for any 0 < η ≤ :func:`max_step` (default :func:`proved_step`); never larger than
-    :func:`iterations_bound` at the proved step.
+    Valid for any 0 < η ≤ :func:`no_overshoot_step` (None: :func:`proved_step`); at the proved
+    step never larger than :func:`iteration_bound`.
     """
-    p = check_spectrum(phi, positive=True)
-    L = check_depth(L)
-    eps = check_positive(eps, "eps")
+    p = _spectrum(phi)
+    L = _depth(L)
+    eps = _eps(eps)
     a2 = residual_coefficients(p, L) ** 2
     q = contraction(p, L, eta)
     qmax = np.where(a2 > 0, q, 0.0).max(axis=-1)
@@ -166,10 +270,8 @@ def sharp_iterations_bound(phi, L: int, eps: float, eta=None) -> Array:
     # ½Σa² qmax^{2t} ≤ ε brackets the answer from above.
     with np.errstate(divide="ignore"):
         ratio = np.log(np.maximum(total, 1e-300) / eps)
-        hi = np.where(
-            total <= eps, 0.0,
-            np.where(qmax > 0, np.ceil(ratio / np.maximum(-2.0 * np.log(np.maximum(qmax, 1e-300)), 1e-300)), 1.0),
-        )
+        rate = np.maximum(-2.0 * np.log(np.maximum(qmax, 1e-300)), 1e-300)
+        hi = np.where(total <= eps, 0.0, np.where(qmax > 0, np.ceil(ratio / rate), 1.0))
     hi = np.maximum(hi, 0.0)
     lo = np.full_like(hi, -1.0)
     while np.any(hi - lo > 1):
@@ -181,23 +283,21 @@ def sharp_iterations_bound(phi, L: int, eps: float, eta=None) -> Array:
 
 
 def local_rate(phi, L: int, eta) -> Array:
-    r"""|1 − ηL φ_j^{2−2/L}|, shape (..., d): the derivative of the GD map at z*_j.
+    r"""|1 − ηL φ_j^{2−2/L}|, shape (..., d): the derivative of the GD map at z*_j (in absolute value).
 
     Close to the optimum, |z_t − z*_j| shrinks by this factor per step (any η).
     """
-    p = check_spectrum(phi, positive=True)
-    L = check_depth(L)
-    e = as_float_array(eta, "step size eta")
-    if np.any(e <= 0):
-        raise ValueError("step size eta must be > 0")
-    return np.abs(1.0 - np.asarray(e)[..., None] * L * p ** (2.0 - 2.0 / L))
+    p = _spectrum(phi)
+    L = _depth(L)
+    e = _positive_step(eta, p.shape[:-1])
+    return np.abs(1.0 - e[..., None] * L * p ** (2.0 - 2.0 / L))
 
 
 def epsilon_slope(phi, L: int, eta) -> Array:
     r"""Predicted dT/d ln(1/ε) for small ε: 1/(−2 ln r), r = the largest :func:`local_rate`
     over the eigenvalues φ_j ≠ 1 (the loss is a sum of squares of residuals that shrink by r_j).
     """
-    p = check_spectrum(phi, positive=True)
+    p = _spectrum(phi)
     r = np.where(p != 1.0, local_rate(p, L, eta), 0.0).max(axis=-1)
     if np.any(r >= 1):
         raise ValueError("the fixed point is not attracting at this step size (local rate >= 1)")
@@ -205,62 +305,93 @@ def epsilon_slope(phi, L: int, eta) -> Array:
         return np.where(r > 0, 1.0 / (-2.0 * np.log(np.maximum(r, 1e-300))), 0.0)
 
 
-def steps_to(history_steps, history_loss, eps) -> Array:
-    r"""First recorded step with loss ≤ ε, per problem (−1 if never), from a run's history.
+def lower_slope(phi, L: int) -> Array:
+    r"""(κ^{2−2/L} − 2)/4, κ = λ_max/λ_min: a lower bound on liminf_{ε→0} T(ε)/ln(1/ε) for
+    every constant step that converges (Proposition ``prop-spd-lower``); 0 when κ^{2−2/L} ≤ 2.
 
-    ``history_loss`` has shape (n_records, ...). With ``record_every=1`` and a loss that never
-    increases (true under the theorem) this is the count a run with ``tol=eps`` would report.
+    >>> float(lower_slope([0.01, 1.0], 2))  # κ = 100, exponent 1
+    24.5
     """
-    s = np.asarray(history_steps)
-    h = np.asarray(history_loss, dtype=float)
-    eps = np.asarray(eps, dtype=float)
-    if h.shape[0] != s.shape[0]:
-        raise ValueError("history_steps and history_loss must have the same length")
-    # result shape: eps.shape + batch shape
-    hl = h.reshape(h.shape[0], *(1,) * eps.ndim, *h.shape[1:])
-    ee = eps.reshape(1, *eps.shape, *(1,) * (h.ndim - 1))
-    hit = hl <= ee
-    first = np.argmax(hit, axis=0)
-    return np.where(hit.any(axis=0), s[first], -1)
+    p = _spectrum(phi)
+    L = _depth(L)
+    k = (p.max(axis=-1) / p.min(axis=-1)) ** (2.0 - 2.0 / L)
+    return np.maximum(k - 2.0, 0.0) / 4.0
 
 
-class OvershootMonitor:
-    r"""A ``record`` callback for :func:`linres.run_scalar` that watches every step for
-    the theorem's two monotonicity claims, on the flat batch (n, d):
+# ----------------------------------------------------------------------------- replay
 
-    - ``overshoot[k]``: max over t, j of how far z_{t,j} has passed z*_j = φ_j^{1/L}
-      (0 when it never crosses);
-    - ``increase[k]``: max over t, j of the increase of |z_{t,j} − z*_j| in one step
-      (0 when the distance never grows).
+class Replay(NamedTuple):
+    """What :func:`replay` saw along the trajectories (batch shape ``phi.shape[:-1]``).
 
-    Use with ``record_every=1``; the callback returns no history.
+    - ``z``: the state after ``steps`` steps, shape (..., d);
+    - ``overshoot``: max over t ≤ steps and j of how far z_{t,j} has passed z*_j (0 if never);
+    - ``increase``: max over t and j of the growth of |z_{t,j} − z*_j| in one step (0 if never).
     """
 
-    def __init__(self, phi, L: int):
-        p = check_spectrum(phi, positive=True)
-        L = check_depth(L)
-        self.batch_shape = p.shape[:-1]
-        flat = p.reshape(-1, p.shape[-1])
-        self.zstar = flat ** (1.0 / L)
-        self.side = np.sign(1.0 - self.zstar)  # +1: approach from above, −1: from below
-        self.dist = np.abs(1.0 - self.zstar)
-        self._overshoot = np.zeros(flat.shape[0])
-        self._increase = np.zeros(flat.shape[0])
-        self.calls = 0
+    z: Array
+    overshoot: Array
+    increase: Array
 
-    def __call__(self, z: Array, phi: Array) -> dict:
-        signed = (z - self.zstar) * self.side  # >= 0 while on the starting side
-        np.maximum(self._overshoot, np.max(-signed, axis=-1), out=self._overshoot)
-        dist = np.abs(z - self.zstar)
-        np.maximum(self._increase, np.max(dist - self.dist, axis=-1), out=self._increase)
-        self.dist = dist
-        self.calls += 1
-        return {}
 
-    @property
-    def overshoot(self) -> Array:
-        return np.maximum(self._overshoot, 0.0).reshape(self.batch_shape)
+def replay(phi, L, eta, steps) -> Replay:
+    r"""Replay z_{t+1} = z_t − η z_t^{L−1}(z_t^L − φ) from z_0 = 1 with numpy, ``steps`` steps
+    per problem, and measure the theorem's two monotonicity claims along the way.
 
-    @property
-    def increase(self) -> Array:
-        return np.maximum(self._increase, 0.0).reshape(self.batch_shape)
+    This is an independent implementation of the recurrence (numpy powers, no kernel): compare
+    its ``z`` with a run's final state to tie the measurement to that run. ``L``, ``eta`` and
+    ``steps`` are scalars or arrays of the batch shape, so that runs of different depths are
+    replayed in one vectorised pass; problems drop out of the batch as they finish. A
+    coordinate with φ_j = 1 stays at 1 exactly, so spectra of different sizes can be padded
+    with ones. A non-finite state (a diverging run) counts as an overshoot of +inf.
+
+    >>> r = replay([[0.5, 2.0], [0.5, 2.0]], [2, 3], 0.1, [40, 30])
+    >>> r.overshoot.tolist(), r.increase.tolist()
+    ([0.0, 0.0], [0.0, 0.0])
+    """
+    p = _spectrum(phi)
+    batch, d = p.shape[:-1], p.shape[-1]
+    Ls = np.asarray(L)
+    if Ls.ndim == 0:
+        Ls = np.asarray(_depth(L))
+    elif Ls.dtype == bool or not np.issubdtype(Ls.dtype, np.integer) or np.any(Ls < 1):
+        raise TypeError("depth L must be an integer >= 1 or an integer array of them")
+    e = _positive_step(eta, batch).reshape(-1)
+    s = np.asarray(steps)
+    if s.dtype == bool or not np.issubdtype(s.dtype, np.integer):
+        raise TypeError(f"steps must be integers; got dtype {s.dtype}")
+    try:
+        Ls = np.broadcast_to(Ls, batch).reshape(-1).astype(float)
+        s = np.broadcast_to(s, batch).reshape(-1).astype(np.int64)
+    except ValueError:
+        raise ValueError(f"L and steps must be scalars or have the batch shape {batch}") from None
+    if np.any(s < 0):
+        raise ValueError("steps must be >= 0")
+    P = p.reshape(-1, d)
+    order = np.argsort(-s, kind="stable")  # longest first: the active rows are a prefix
+    P, e, s, Ls = P[order], e[order][:, None], s[order], Ls[order][:, None]
+    zs = P ** (1.0 / Ls)
+    side = np.sign(1.0 - zs)  # +1: approach from above, −1: from below
+    z = np.ones_like(P)
+    dist = np.abs(z - zs)
+    low = np.zeros_like(P)  # running min of (z − z*)·side: < 0 once z has passed z*
+    grow = np.zeros_like(P)  # running max of the one-step growth of |z − z*|
+    T = int(s.max(initial=0))
+    n_active = np.searchsorted(-s, -np.arange(T + 1), side="right")
+    with np.errstate(over="ignore", invalid="ignore"):
+        for t in range(T):
+            k = n_active[t + 1]  # rows that take step t + 1
+            zk = z[:k]
+            zl1 = zk ** (Ls[:k] - 1.0)
+            zk -= e[:k] * zl1 * (zl1 * zk - P[:k])
+            diff = zk - zs[:k]
+            np.minimum(low[:k], diff * side[:k], out=low[:k])
+            dk = np.abs(diff)
+            np.maximum(grow[:k], dk - dist[:k], out=grow[:k])
+            dist[:k] = dk
+    bad = ~np.all(np.isfinite(z) & np.isfinite(low) & np.isfinite(grow), axis=-1)
+    over = np.where(bad, np.inf, np.maximum(-low.min(axis=-1, initial=0.0), 0.0))
+    inc = np.where(bad, np.inf, np.maximum(grow.max(axis=-1, initial=0.0), 0.0))
+    back = np.empty_like(order)
+    back[order] = np.arange(order.size)
+    return Replay(z=z[back].reshape(p.shape), overshoot=over[back].reshape(batch),
+                  increase=inc[back].reshape(batch))

@@ -1,30 +1,98 @@
+"""The Explore machinery: controls, the static Vega-Lite figure, the live widget."""
+import json
+
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from linres.explore import static_slider  # noqa: E402
+from linres import explore  # noqa: E402
+from linres.explore import Control, Explorer, Frame, Series  # noqa: E402
 
 
-def _plot(a, b):
-    fig, ax = plt.subplots(figsize=(2, 2))
-    ax.plot([0, 1], [0, a + 10 * b])
-    return fig
+def _frame(a=1.0, b=2):
+    t = np.arange(30)
+    return Frame((Series("measured", t, np.exp(-a * t / b) + 1e-3),
+                  Series("bound", t[[0, -1]], np.exp(-0.5 * a * t[[0, -1]] / b) + 1e-3, kind="bound")))
 
 
-def test_static_slider_has_every_frame_and_a_stable_repr():
-    s = static_slider(_plot, {"a": [1, 2, 3], "b": [0.5, 1.0]})
-    assert len(s.frames) == 6 and len(set(s.frames)) == 6
-    assert repr(s) == "StaticSlider(a, b; 3x2 frames)"
-    html = s._repr_html_()
-    assert html.count('type="range"') == 2 and s.uid in html
-    # The first frame shown is the middle of each axis: a=2 (index 1), b=0.5 (index 0).
-    assert s.frames[1 * 2 + 0] in html.split("<script>")[0]
+EX = Explorer("toy", _frame, (Control("a", "α", r"\alpha", (0.5, 1.0, 1.5)), Control("b", "b", "b", (1, 2, 4, 8))),
+              x_title="t", y_title="loss", description="A toy figure.")
 
 
-def test_static_slider_validation():
-    with pytest.raises(ValueError):
-        static_slider(_plot, {})
-    with pytest.raises(ValueError):
-        static_slider(_plot, {"a": []})
+def test_control_validation():
+    with pytest.raises(ValueError, match="name"):
+        Control("not an id", "x", "x", (1, 2))
+    with pytest.raises(ValueError, match="increasing"):
+        Control("x", "x", "x", (2, 1))
+    with pytest.raises(TypeError, match="finite"):
+        Control("x", "x", "x", (1, float("nan")))
+    with pytest.raises(ValueError, match="default"):
+        Control("x", "x", "x", (1, 2), default=3)
+    assert Control("x", "x", "x", (1, 2, 3)).default == 2
+    assert Control("x", "x", "x", (0.1, 0.2, 0.3)).uniform and not Control("x", "x", "x", (1, 2, 4)).uniform
+
+
+def test_explorer_and_series_validation():
+    with pytest.raises(TypeError):
+        Explorer("e", _frame, (), "t", "y", "d")
+    with pytest.raises(ValueError, match="distinct"):
+        Explorer("e", _frame, (Control("a", "a", "a", (1, 2)),) * 2, "t", "y", "d")
+    with pytest.raises(ValueError, match="y_scale"):
+        Explorer("e", _frame, (Control("a", "a", "a", (1, 2)),), "t", "y", "d", y_scale="sqrt")
+    with pytest.raises(ValueError, match="kind"):
+        Series("s", [1], [1], kind="other")
+    with pytest.raises(ValueError, match="same length"):
+        Series("s", [1, 2], [1])
+    with pytest.raises(TypeError):
+        explore.static("not an explorer")
+
+
+def test_static_has_every_frame_and_filters_by_control_index():
+    fig = explore.static(EX)
+    assert fig.n_frames == 12
+    spec = fig.spec
+    data = spec["datasets"][spec["data"]["name"]] if "datasets" in spec else spec["data"]["values"]
+    csv = data.splitlines()
+    frames = {int(r.split(",")[0]) for r in csv[1:]}
+    assert frames == set(range(12))
+    # the filter maps the controls' values to the row-major frame index
+    expr = spec["transform"][0]["filter"]
+    for k, params in enumerate(EX.grid()):
+        env = dict(params)
+        js = expr.replace("datum.k", str(k))
+        js = js.replace("indexof(", "_indexof(").replace("round(", "_round(")
+        assert eval(js, {"_indexof": lambda arr, v: arr.index(v), "_round": round}, env), (k, params)
+    assert {p["name"] for p in spec["params"]} == {"a", "b"}
+    assert spec["usermeta"]["linres"]["frames"] == 12
+    html = fig._repr_html_()
+    assert 'class="linres-explore"' in html and "A toy figure." in html
+    assert json.loads(html.split('class="linres-explore-spec">')[1].split("</script>")[0].replace("<\\/", "</"))
+    assert repr(fig) == "Explore figure 'toy': 12 precomputed frames; controls α (3 values), b (4 values)"
+
+
+def _signature(frame):
+    return tuple(np.round(np.concatenate([np.r_[s.x, s.y] for s in frame.series]), 12).tolist())
+
+
+def test_live_widget_redraws_on_every_move():
+    box = explore.live(EX)
+    assert set(box.controls) == {"a", "b"} and box.frame is not None
+    first = _signature(box.frame)
+    box.controls["a"].value = 1.5
+    assert _signature(box.frame) != first
+
+
+@pytest.mark.parametrize("name", explore.CHAPTERS)
+def test_chapter_live_widget(name):
+    ex = explore.chapter(name)
+    box = explore.live(ex)
+    for c in ex.controls:
+        for v in (c.values[0], c.values[-1]):
+            old = _signature(box.frame)
+            was = box.controls[c.name].value
+            box.controls[c.name].value = v
+            if v != was:
+                assert _signature(box.frame) != old, f"{name}: moving {c.name} to {v} did not change the data"
+        box.controls[c.name].value = c.default
