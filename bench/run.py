@@ -22,8 +22,18 @@ time the process waits for a core while other jobs run; the notebooks are timed 
 wall-clock time. The machine's load (1-minute load average and whole-machine CPU
 use, our own process included) is recorded for every row.
 
-PyTorch is only a benchmark baseline (`pip install torch==2.13.0`, a CPU wheel); when it
-is missing, its rows are skipped with a message. One BLAS thread everywhere.
+JAX and PyTorch are only benchmark baselines (``requirements-bench.txt``, installed by
+``make bench``); when one is missing, its rows are skipped with a message. One BLAS thread
+everywhere; XLA is restricted to one thread through ``XLA_FLAGS`` set before import.
+
+The JAX baseline (section ``jax``) is the strongest one we know how to write: ``jax.jit`` of
+a ``lax.scan`` over the steps whose body is ``jax.value_and_grad`` of the loss, float64, the
+loss of every step returned (as linres computes it at every step for its stopping rules),
+compiled before timing; batches with ``jax.vmap``. Both sides run the same number of steps
+from the same layers, and their final layers are compared. The torch section measures
+*eager* PyTorch autograd (``torch.compile`` needs a compiler toolchain and is not used):
+at small d it measures mostly PyTorch's fixed cost per operation, so it is a weak baseline
+there, reported for continuity.
 """
 from __future__ import annotations
 
@@ -31,6 +41,10 @@ import os
 
 for _v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_v, "1")
+# JAX (an optional baseline): one thread, float64; both must be set before jax is imported.
+os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
+os.environ.setdefault("JAX_ENABLE_X64", "1")
+os.environ.setdefault("JAX_PLATFORMS", "cpu")
 
 import argparse  # noqa: E402
 import datetime as _dt  # noqa: E402
@@ -50,7 +64,7 @@ import numpy as np  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "lib"))
 import linres  # noqa: E402
-from linres import _kernels  # noqa: E402
+from linres import backend as _kernels  # noqa: E402  (set_backend)
 
 try:
     import psutil  # noqa: E402
@@ -65,6 +79,8 @@ GOALS = {
     "scalar": ("symmetric scalar path vs the streaming limit", 2.5, "≥ 2.5×"),
     "subnormal": ("slowdown once values turn subnormal", 1.5, "≤ 1.5×"),
     "notebooks": ("every book notebook, total", 180.0, "≤ 3 min"),
+    "jax_single": ("single problem vs JAX jit(scan(value_and_grad))", 1.0, "≥ 1× in every cell"),
+    "jax_batched": ("1024 problems vs JAX vmap", 1.0, "≥ 1× in every cell"),
 }
 
 
@@ -91,6 +107,23 @@ WHY = {
     "subnormal": "The guard flushes z^{L−1} to 0 below 2^(−1000/L); see linres._kernels.underflow_floor.",
     "notebooks": "Most of a cold run is compiling kernels; a warm cache removes it.",
 }
+
+
+def why(key: str, res: dict) -> str:
+    """The explanation printed under a missed goal, built from this run's measurements."""
+    if key in ("jax_single", "jax_batched"):
+        j = res["jax"]
+        rows = [r for r in j["single" if key == "jax_single" else "batched"] if r["ratio_jax_over_linres"] < 1]
+        c = j.get("call_overhead", {})
+        parts = []
+        for r in rows:
+            per_call = c.get("linres_us", 0.0) * 1e3 / (r["steps_per_call"] * r["problems"])
+            parts.append(f"L = {r['L']}, d = {r['d']} ({r['kernel']}): linres {r['linres_ns_per_problem_step']:.1f} "
+                         f"against JAX {r['jax_ns_per_problem_step']:.1f} ns per problem-step, of which "
+                         f"{per_call:.1f} ns is linres's fixed cost per call spread over "
+                         f"{r['steps_per_call']} steps")
+        return "Cells below 1×: " + "; ".join(parts) + "."
+    return WHY[key]
 
 
 # --- timing utilities --------------------------------------------------------------------------
@@ -229,6 +262,122 @@ def bench_torch(cfg) -> dict:
                   f"torch {row['torch_us_per_step']:10.1f}  ×{row['speedup_vs_torch']:6.2f}"
                   + (f"  {100 * row['fraction_of_peak']:5.1f}% of peak" if d >= 32 else ""), flush=True)
     return {"rows": rows, "torch_version": torch.__version__}
+
+
+# --- JAX baseline ---------------------------------------------------------------------------------
+
+def jax_gd(L: int, k: int, batched: bool):
+    """jit(scan(value_and_grad)) over k GD steps from layers W (L, d, d) (vmap over a batch);
+    returns (final layers, the k losses)."""
+    import jax
+    import jax.numpy as jnp
+
+    def loss(W, phi):
+        p = W[0]
+        for i in range(1, L):
+            p = W[i] @ p
+        e = p - phi
+        return 0.5 * jnp.sum(e * e)
+
+    vg = jax.value_and_grad(loss)
+    if batched:
+        vg = jax.vmap(vg)
+
+    @jax.jit
+    def steps(W, phi, eta):
+        e = eta[:, None, None, None] if batched else eta
+
+        def body(W, _):
+            lv, g = vg(W, phi)
+            return W - e * g, lv
+
+        return jax.lax.scan(body, W, None, length=k)
+
+    return steps
+
+
+def _jax_version():
+    try:
+        import jax
+        assert jax.config.jax_enable_x64, "JAX_ENABLE_X64 was not honoured"
+        return jax.__version__
+    except ImportError:
+        return None
+
+
+def bench_jax(cfg) -> dict:
+    if _jax_version() is None:
+        msg = "jax is not installed: the JAX rows are skipped (pip install -r requirements-bench.txt)"
+        print("SKIPPED:", msg)
+        return {"skipped": msg}
+    import jax
+    import jax.numpy as jnp
+
+    out = {"jax_version": jax.__version__, "xla_flags": os.environ.get("XLA_FLAGS", ""),
+           "single": [], "batched": []}
+
+    def one_cell(L, d, n, k, eta, phi):
+        batched = n > 1
+        W0 = np.broadcast_to(np.eye(d), ((n,) if batched else ()) + (L, d, d)).copy()
+        f = jax_gd(L, k, batched)
+        Wj, Pj, Ej = jnp.asarray(W0), jnp.asarray(phi), jnp.asarray(eta)
+        t = time.process_time()
+        jax.block_until_ready(f(Wj, Pj, Ej))  # compilation (excluded from the timing)
+        compile_s = time.process_time() - t
+        layers = linres.identity_layers(L, d, (n,) if batched else ())
+
+        def lin():
+            return linres.run(linres.gd(eta), layers, phi, tol=1e-300, max_steps=k, record_every=k)
+
+        def jx():
+            return jax.block_until_ready(f(Wj, Pj, Ej))
+
+        res, (Wf, _) = lin(), jx()
+        assert np.all(np.asarray(res.steps) == k), res.status
+        diff = float(np.max(np.abs(np.asarray(Wf) - res.layers)) / max(1.0, float(np.max(np.abs(res.layers)))))
+        load = Load()
+        m = paired({"linres": lin, "jax": jx}, cfg.repeats, cfg.min_time)
+        row = {"L": L, "d": d, "problems": n, "steps_per_call": k,
+               "linres_ns_per_problem_step": 1e9 * m["median"]["linres"] / (k * n),
+               "jax_ns_per_problem_step": 1e9 * m["median"]["jax"] / (k * n),
+               "ratio_jax_over_linres": ratio(m["samples"], "jax", "linres"),
+               "max_rel_diff_final_layers": diff, "jax_compile_s": compile_s,
+               "kernel": linres.engine.dispatch.plan_layers("gd", n, L, d, d == 1)}
+        row.update(load.done())
+        print(f"  jax {'vmap ' if batched else 'single'} L={L:3d} d={d:4d} k={k:5d}  linres "
+              f"{row['linres_ns_per_problem_step']:10.1f} ns/problem-step  jax {row['jax_ns_per_problem_step']:10.1f}"
+              f"  ×{row['ratio_jax_over_linres']:5.2f}  ({row['kernel']}; |ΔW| {diff:.0e})", flush=True)
+        return row
+
+    for L in cfg.jax_Ls:
+        for d in cfg.jax_ds:
+            # steps per call: about 10 ms of work, so that per-call costs weigh as in a real run
+            k = int(np.clip(1e-2 / (L * (5e-8 + 6 * d**3 / 3e10)), 10, cfg.jax_max_steps))
+            phi = linres.targets.near_identity(d, 0.5, np.random.default_rng(d))
+            out["single"].append(one_cell(L, d, 1, k, 0.5 / L, phi))
+    for L in cfg.jax_Ls:
+        for d in (1, 2, 3, 4):
+            n = cfg.jax_batch
+            rng = np.random.default_rng(10 * L + d)
+            phi = np.stack([linres.targets.near_identity(d, 0.3, rng) for _ in range(n)])
+            eta = rng.uniform(0.2, 0.5, n) / L
+            out["batched"].append(one_cell(L, d, n, cfg.jax_batch_steps, eta, phi))
+    out["call_overhead"] = call_overhead(cfg)
+    return out
+
+
+def call_overhead(cfg) -> dict:
+    """CPU time of one run() call of 0 steps (L = 2, d = 2) and of one jitted JAX call doing nothing."""
+    import jax
+    import jax.numpy as jnp
+
+    layers, phi = linres.identity_layers(2, 2), np.eye(2)
+    g = jax.jit(lambda W: W)
+    Wj = jnp.asarray(layers)
+    jax.block_until_ready(g(Wj))
+    m = paired({"linres": lambda: linres.run(linres.gd(0.1), layers, phi, max_steps=0),
+                "jax": lambda: jax.block_until_ready(g(Wj))}, cfg.repeats, cfg.min_time)
+    return {"linres_us": 1e6 * m["median"]["linres"], "jax_us": 1e6 * m["median"]["jax"]}
 
 
 def bench_batched(cfg) -> dict:
@@ -419,6 +568,21 @@ def summarize(res: dict) -> list[dict]:
         lines.append({"key": key, "measurement": name, "goal": goal, "measured": fmt.format(value),
                       "value": value, "met": bool(ok), "detail": detail})
 
+    j = res.get("jax", {})
+    if "single" in j:
+        for key, rows in (("jax_single", j["single"]), ("jax_batched", j["batched"])):
+            if not rows:
+                continue
+            w = min(rows, key=lambda r: r["ratio_jax_over_linres"])
+            below = [r for r in rows if r["ratio_jax_over_linres"] < 1]
+            add(key, w["ratio_jax_over_linres"], "×{:.2f} (worst)", not below,
+                f"worst at L={w['L']}, d={w['d']}; {len(below)} of {len(rows)} cells below 1×; median ×"
+                f"{statistics.median(r['ratio_jax_over_linres'] for r in rows):.2f}")
+    elif "skipped" in j:
+        for key in ("jax_single", "jax_batched"):
+            name, _, goal = GOALS[key]
+            lines.append({"key": key, "measurement": name, "goal": goal, "measured": "skipped",
+                          "value": None, "met": None, "detail": j["skipped"]})
     t = res.get("torch", {})
     if "rows" in t:
         small = [r for r in t["rows"] if r["d"] <= 32]
@@ -467,11 +631,41 @@ def summarize(res: dict) -> list[dict]:
     return lines
 
 
+def jax_tables(j: dict) -> list[str]:
+    """The two JAX tables: ratio = JAX CPU time / linres CPU time per cell (above 1: linres faster)."""
+    out = []
+    for key, title in (("single", "one problem"), ("batched", f"{j['batched'][0]['problems'] if j['batched'] else ''} problems (`jax.vmap`)")):
+        rows = j[key]
+        if not rows:
+            continue
+        Ls = sorted({r["L"] for r in rows})
+        ds = sorted({r["d"] for r in rows})
+        cell = {(r["L"], r["d"]): r for r in rows}
+        out += ["", f"**Against JAX, {title}** (ratio = JAX CPU time / linres CPU time for the same steps; "
+                "above 1: linres is faster)", "",
+                f"| {title} | " + " | ".join(f"d = {d}" for d in ds) + " |", "|---|" + "---|" * len(ds)]
+        for L in Ls:
+            out.append(f"| L = {L} | " + " | ".join(
+                (f"**×{cell[L, d]['ratio_jax_over_linres']:.2f}**" if cell[L, d]["ratio_jax_over_linres"] < 1
+                 else f"×{cell[L, d]['ratio_jax_over_linres']:.2f}") if (L, d) in cell else "" for d in ds) + " |")
+        out += ["", "| L | d | steps | linres ns/problem-step | JAX ns/problem-step | ratio | linres kernel | max rel. |ΔW| | load |",
+                "|---|---|---|---|---|---|---|---|---|"]
+        for r in rows:
+            out.append(f"| {r['L']} | {r['d']} | {r['steps_per_call']} | {r['linres_ns_per_problem_step']:.1f} | "
+                       f"{r['jax_ns_per_problem_step']:.1f} | ×{r['ratio_jax_over_linres']:.2f} | {r['kernel']} | "
+                       f"{r['max_rel_diff_final_layers']:.0e} | {r['loadavg_1min']:.1f} |")
+    if "call_overhead" in j:
+        c = j["call_overhead"]
+        out += ["", f"Fixed cost of one call (0 steps): linres `run` {c['linres_us']:.1f} µs, "
+                f"a jitted JAX call {c['jax_us']:.1f} µs."]
+    return out
+
+
 def markdown(res: dict) -> str:
     meta = res["meta"]
     out = [f"Measured {meta['date']} on {meta['machine']} ({meta['cpus']} cores), "
            f"Python {meta['python']}, numpy {meta['numpy']}, numba {meta['numba']}, "
-           f"torch {meta['torch']}; one BLAS thread; {meta['repeats']} repeats per figure.", ""]
+           f"torch {meta['torch']}, jax {meta.get('jax', 'not installed')}; one BLAS thread; {meta['repeats']} repeats per figure.", ""]
     out += ["| measurement | goal | measured | met | detail |", "|---|---|---|---|---|"]
     for line in res["summary"]:
         met = {True: "yes", False: "**no**", None: "—"}[line["met"]]
@@ -481,7 +675,10 @@ def markdown(res: dict) -> str:
         out += ["", "**Goals not met in this run.**", ""]
         for line in missed:
             out.append(f"- *{line['measurement']}*: {line['measured']} against {line['goal']}. "
-                       + WHY[line["key"]])
+                       + why(line["key"], res))
+    j = res.get("jax", {})
+    if "single" in j:
+        out += jax_tables(j)
     t = res.get("torch", {})
     if "rows" in t:
         out += ["", "**Full-matrix GD step against PyTorch autograd** (f64, one thread; µs per step; "
@@ -528,7 +725,7 @@ def markdown(res: dict) -> str:
 def main(argv=None) -> dict:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--quick", action="store_true", help="fewer repeats and cases (a smoke test)")
-    p.add_argument("--only", default="torch,batched,scalar,subnormal,notebooks")
+    p.add_argument("--only", default="jax,torch,batched,scalar,subnormal,notebooks")
     p.add_argument("--out", default=str(ROOT / "bench" / "results"))
     p.add_argument("--no-cold", dest="cold", action="store_false",
                    help="skip the notebook run with an empty kernel cache")
@@ -544,6 +741,11 @@ def main(argv=None) -> dict:
     cfg.scalar_Ls = (2, 128) if cfg.quick else (2, 8, 32, 128)
     cfg.scalar_problems, cfg.scalar_steps = (256, 500) if cfg.quick else (1024, 2000)
     cfg.stream_size = (1 << 23) if cfg.quick else (1 << 26)
+    cfg.jax_Ls = (2, 8, 32)
+    cfg.jax_ds = (2, 4, 8, 32, 128)
+    cfg.jax_batch = 1024
+    cfg.jax_batch_steps = 20 if cfg.quick else 100
+    cfg.jax_max_steps = 500 if cfg.quick else 2000
     sections = [s.strip() for s in cfg.only.split(",") if s.strip()]
 
     _kernels.set_backend("auto")
@@ -560,7 +762,7 @@ def main(argv=None) -> dict:
     res = {"meta": {"date": _dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
                     "machine": platform.processor() or platform.machine(), "cpus": os.cpu_count(),
                     "python": platform.python_version(), "numpy": np.__version__, "numba": numba_version,
-                    "torch": torch_version, "repeats": cfg.repeats, "quick": cfg.quick,
+                    "torch": torch_version, "jax": _jax_version() or "not installed", "repeats": cfg.repeats, "quick": cfg.quick,
                     "command": "python bench/run.py " + " ".join(argv if argv is not None else sys.argv[1:])}}
     try:
         with open("/proc/cpuinfo") as f:
@@ -570,7 +772,7 @@ def main(argv=None) -> dict:
     except OSError:
         pass
     start = time.perf_counter()
-    runners = {"torch": bench_torch, "batched": bench_batched, "scalar": bench_scalar,
+    runners = {"jax": bench_jax, "torch": bench_torch, "batched": bench_batched, "scalar": bench_scalar,
                "subnormal": bench_subnormal, "notebooks": bench_notebooks}
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
