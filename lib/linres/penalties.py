@@ -8,6 +8,7 @@ commuting with a symmetric Φ, so the penalty cannot help it past a negative
 eigenvalue.
 
 A penalty provides
+
 - ``value(layers)``: Σ_i ψ(Θ_i) over the layer axis;
 - ``grad(layers)``: ∇ψ(Θ_i) for every layer, shaped like ``layers``;
 - ``scalar_grad(z)``: ψ restricted to the symmetric reduction. If Θ = Q diag(z) Qᵀ
@@ -17,7 +18,7 @@ Any object with these three methods can be passed where a penalty is expected.
 
 Kernel code. A penalty class may also define ``scalar_kernel(self) -> (code, κ)``, declaring
 that the compiled scalar kernel computes its ψ' as formula ``code`` with constant κ
-(1: κ(z − 1); 2: κz(z² − 1)). :func:`linres.run_scalar` then runs it compiled; a penalty
+(1: κ(z − 1); 2: κz(z² − 1)). :func:`linres.scalar.run_scalar` then runs it compiled; a penalty
 without that declaration (in its own class body) runs on the numpy reference loop.
 The bounds use ``kind`` ("wd", "orth") to recognise the penalties their theorems cover.
 """

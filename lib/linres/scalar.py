@@ -16,7 +16,7 @@ problem; the recurrence runs on all of them at once.
 
 Floating point. The power z^{L−1} is computed by binary powering (a fixed chain of
 multiplications, :func:`linres.engine.arith.ipow`), and z^L as z^{L−1}·z. For L ≥ 3, a
-coordinate with |z| below 2^{−1000/L} has z^{L−1} and z^L set to exactly 0 before
+coordinate with \|z\| below 2^{−1000/L} has z^{L−1} and z^L set to exactly 0 before
 they underflow into subnormal numbers (which slow every operation 10–100×); the
 term dropped is far below half an ulp of z, so z itself is unchanged by this
 (:func:`linres.engine.arith.underflow_floor` gives the argument). The compiled kernel

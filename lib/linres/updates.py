@@ -46,7 +46,7 @@ class UpdateRule(NamedTuple):
     that may run it.
 
     ``kernel`` names the compiled kernel that computes exactly this rule's steps (``"gd"``
-    for :func:`gd`), or is None: then :func:`linres.run` uses the reference loop
+    for :func:`gd`), or is None: then :func:`linres.train.run` uses the reference loop
     (see :mod:`linres.engine.dispatch`).
     """
 

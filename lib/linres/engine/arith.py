@@ -15,14 +15,14 @@ __all__ = ["ipow", "underflow_floor", "guard_floor"]
 
 
 def underflow_floor(L: int) -> float:
-    r"""Below this |z|, the scalar recurrence treats z^{L−1} (and z^L) as exactly 0.
+    r"""Below this \|z\|, the scalar recurrence treats z^{L−1} (and z^L) as exactly 0.
 
     For L ≥ 3 it is 2^{−1000/L}: above it every power z^k, k ≤ L, is a normal float,
     so no subnormal arithmetic ever happens (subnormals make each operation
     10–100× slower). Below it the dropped term η z^{L−1}(z^L − φ) is smaller than
-    η(|φ|+1)·2^{−333}·|z|, far below half an ulp of z whenever η(|φ|+1) < 2^{200}
+    η(\|φ\|+1)·2^{−333}·\|z\|, far below half an ulp of z whenever η(\|φ\|+1) < 2^{200}
     (:func:`guard_floor` switches the floor off otherwise), so the update of z rounds to
-    the same float either way; the loss changes by less than |φ|·2^{−1000}. For L ≤ 2
+    the same float either way; the loss changes by less than \|φ\|·2^{−1000}. For L ≤ 2
     there is nothing to guard (z^{L−1} is 1 or z itself).
 
     >>> underflow_floor(2), underflow_floor(1000)

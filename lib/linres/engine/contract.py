@@ -7,7 +7,7 @@ precedence:
 - ``diverged``  ℓ_t is not finite, or ℓ_t > ``blowup`` · max(1, ℓ_0); its loss
   is then reported as ``inf`` if it was not finite (divergence is a status, never a NaN);
 - ``converged`` ℓ_t ≤ ``tol``;
-- ``stalled``   (only with ``stall_window`` = w) |ℓ_{t−w} − ℓ_t| ≤ ``stall_rtol`` · ℓ_t
+- ``stalled``   (only with ``stall_window`` = w) \|ℓ_{t−w} − ℓ_t\| ≤ ``stall_rtol`` · ℓ_t
   at a multiple t > 0 of w;
 - ``max_steps`` t reached ``max_steps``.
 

@@ -6,19 +6,15 @@ evaluated on the whole block in one numpy call (no return to Python at every ste
 reference loop evaluates it at each record step. ``res.history[name]`` has shape
 ``(records, *batch, *shape)``.
 
-Monitors of the layers (``run``), evaluated on layers (m, L, d, d):
+Monitors of the layers (``run``), evaluated on layers (m, L, d, d), with the shape of one value:
 
-=====================  ==========================================================  ========
-name                   value                                                       shape
-=====================  ==========================================================  ========
-``margin``             γ(Θ_{L:1}) = λ_min((Θ_{L:1} + Θ_{L:1}ᵀ)/2)                    ()
-``balancedness``       max_i ‖Θ_{i+1}ᵀΘ_{i+1} − Θ_iΘ_iᵀ‖_F                             ()
-``layer_distances``    ‖Θ_i − I‖₂ for every layer                                   (L,)
-``max_layer_distance`` max_i ‖Θ_i − I‖₂                                              ()
-``det``                det Θ_i for every layer                                      (L,)
-``min_det``            min_i det Θ_i                                                ()
-``product``            Θ_{L:1}                                                      (d, d)
-=====================  ==========================================================  ========
+- ``margin``: γ(Θ_{L:1}) = λ_min((Θ_{L:1} + Θ_{L:1}ᵀ)/2), a number;
+- ``balancedness``: max_i ‖Θ_{i+1}ᵀΘ_{i+1} − Θ_iΘ_iᵀ‖_F, a number;
+- ``layer_distances``: ‖Θ_i − I‖₂ for every layer, shape (L,);
+- ``max_layer_distance``: max_i ‖Θ_i − I‖₂, a number;
+- ``det``: det Θ_i for every layer, shape (L,);
+- ``min_det``: min_i det Θ_i, a number;
+- ``product``: Θ_{L:1}, shape (d, d).
 
 Monitors of a spectrum (``run_scalar``, ``run_normal``), evaluated on z (m, d): ``z`` (d,).
 """
