@@ -51,6 +51,7 @@ import datetime as _dt  # noqa: E402
 import json  # noqa: E402
 import platform  # noqa: E402
 import re  # noqa: E402
+import resource  # noqa: E402
 import shutil  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
@@ -87,23 +88,8 @@ GOALS = {
 # Why a goal can be missed on this machine: printed under the table for every goal not met.
 WHY = {
     "torch_small": "At small d a step is dominated by fixed costs per call; see the per-cell table.",
-    "torch_128": (
-        "At d = 128 a step is almost entirely the 3(L − 1) products of 128×128 matrices, on both "
-        "sides. PyTorch's wheel multiplies them with MKL; the engine uses OpenBLAS, the BLAS of the "
-        "numpy and SciPy wheels, called directly from the kernel. On this CPU, MKL's f64 GEMM is "
-        "faster at this size (about 78 against 56 GF/s for one 128×128 product in isolation). At "
-        "L ≥ 32 the layers and prefix products no longer fit in the L2 cache, which costs both "
-        "sides. Closing the gap would take another BLAS or a hand-tuned GEMM."),
     "peak": "Small products cannot reach the BLAS peak; see the per-cell table.",
     "batched": "See the per-cell table: the lane kernel is bounded by the arithmetic of d×d products.",
-    "scalar": (
-        "The kernel reproduces the numpy reference bit for bit. So it may not fuse "
-        "multiply-adds (FMA) or reorder sums, and at every step it computes each problem's loss "
-        "and tests the stopping rules. That is about 7 + 2·log2(L) floating-point operations per "
-        "coordinate. numba compiles them for 256-bit vectors, LLVM's default on this CPU, which comes to roughly one to two "
-        "cycles per update. One read-and-write pass over memory runs at about 2 G values/s per core here (over 30 "
-        "GB/s), which is as fast as that. Fused multiply-adds, relaxed ordering or 512-bit vectors "
-        "would each help, at the price of exactness or of numba's global settings."),
     "subnormal": "The guard flushes z^{L−1} to 0 below 2^(−1000/L); see linres._kernels.underflow_floor.",
     "notebooks": "Most of a cold run is compiling kernels; a warm cache removes it.",
 }
@@ -123,6 +109,23 @@ def why(key: str, res: dict) -> str:
                          f"{per_call:.1f} ns is linres's fixed cost per call spread over "
                          f"{r['steps_per_call']} steps")
         return "Cells below 1×: " + "; ".join(parts) + "."
+    if key == "torch_128":
+        rows = [r for r in res["torch"]["rows"] if r["d"] == 128]
+        flops = {r["L"]: 6.0 * (r["L"] - 1) * 128**3 for r in rows}
+        cells = "; ".join(f"L = {r['L']}: linres {r['engine_gflops']:.1f} GF/s, torch "
+                          f"{flops[r['L']] / (r['torch_us_per_step'] * 1e3):.1f} GF/s" for r in rows)
+        peak = statistics.median(r["peak_gflops"] for r in rows)
+        return (f"At d = 128 a step is almost entirely 3(L − 1) products of 128×128 matrices on both sides "
+                f"(linres through the BLAS of SciPy's wheel, torch through its own). Measured in this run: "
+                f"{cells}; the 1024×1024 matmul of numpy's BLAS ran at {peak:.1f} GF/s.")
+    if key == "scalar":
+        rows = res["scalar"]["rows"]
+        cells = "; ".join(f"L = {r['L']}: {r['kernel_Gupdates_per_s']:.2f} G updates/s against "
+                          f"{r['stream_Gupdates_per_s']:.2f}" for r in rows)
+        return ("The kernel reproduces the numpy reference bit for bit, so it may not fuse multiply-adds or "
+                "reorder sums, and it computes every problem's loss and tests the stopping rules at every step; "
+                "its rate falls as L grows (about 2·log2(L) multiplications for z^{L−1}). Measured in this run: "
+                + cells + ".")
     return WHY[key]
 
 
@@ -511,6 +514,36 @@ def bench_subnormal(cfg) -> dict:
     return {"rows": [row]}
 
 
+_FIRST_RUN = """
+import sys, time
+t0 = time.process_time()
+sys.path.insert(0, sys.argv[1])
+import numpy as np, linres
+t1 = time.process_time()
+linres.run(linres.gd(0.1), linres.identity_layers(2, 2), np.eye(2) * 1.1, max_steps=10)
+print(t1 - t0, time.process_time() - t1)
+"""
+
+
+def bench_first_run(cfg) -> dict:
+    """CPU time of import and of the first run() (L = 2, d = 2) in a fresh process with an empty
+    numba cache (NUMBA_CACHE_DIR a new directory), then again in a second process with that cache."""
+    tmp = tempfile.mkdtemp(prefix="linres-numba-first-")
+    try:
+        env = dict(os.environ, NUMBA_CACHE_DIR=tmp)
+        out = []
+        for _ in range(2):
+            p = subprocess.run([sys.executable, "-c", _FIRST_RUN, str(ROOT / "lib")], env=env, capture_output=True,
+                               text=True, check=True)
+            out.append([float(x) for x in p.stdout.split()])
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    row = {"import_cpu_s": out[0][0], "first_run_cpu_s": out[0][1], "warm_first_run_cpu_s": out[1][1]}
+    print(f"  first run(): {row['first_run_cpu_s']:.1f} s CPU with an empty cache, "
+          f"{row['warm_first_run_cpu_s']:.2f} s with a warm one", flush=True)
+    return row
+
+
 def bench_notebooks(cfg) -> dict:
     """Time tools/execute.py on copies of the _toc.yml notebooks (next to the originals)."""
     nbs = subprocess.run([sys.executable, str(ROOT / "tools" / "toc_notebooks.py")], capture_output=True,
@@ -538,9 +571,13 @@ def bench_notebooks(cfg) -> dict:
                 copies.append(dst)
             load = Load()
             t = time.perf_counter()
+            cpu0 = resource.getrusage(resource.RUSAGE_CHILDREN)
             proc = subprocess.run([sys.executable, str(ROOT / "tools" / "execute.py"), *map(str, copies)],
                                   cwd=ROOT, env=env, capture_output=True, text=True)
-            total = time.perf_counter() - t
+            wall = time.perf_counter() - t
+            cpu1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+            # CPU time of execute.py and of every kernel process it started and reaped
+            total = (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime)
             if proc.returncode != 0:
                 raise RuntimeError(f"executing the notebooks failed:\n{proc.stdout}\n{proc.stderr}")
             for line in proc.stdout.splitlines():
@@ -552,8 +589,10 @@ def bench_notebooks(cfg) -> dict:
                 c.unlink(missing_ok=True)
             if tmp_cache:
                 shutil.rmtree(tmp_cache, ignore_errors=True)
-        out["runs"][mode] = {"total_s": total, "per_notebook_s": per, **load.done()}
-        print(f"  notebooks ({mode} numba cache): {total:.1f} s for {len(nbs)} notebooks", flush=True)
+        out["runs"][mode] = {"total_s": total, "cpu_s": total, "wall_s": wall, "per_notebook_wall_s": per,
+                             **load.done()}
+        print(f"  notebooks ({mode} numba cache): {total:.1f} s CPU ({wall:.1f} s wall) for {len(nbs)} notebooks",
+              flush=True)
     return out
 
 
@@ -711,27 +750,46 @@ def markdown(res: dict) -> str:
                        f"×{r['ratio_vs_stream']:.1f} | {r['numpy_Gupdates_per_s']:.3f} | {r['loadavg_1min']:.1f} |")
     nb = res.get("notebooks", {})
     if "runs" in nb:
-        out += ["", "**Notebooks** (seconds, `tools/execute.py` on copies)", "",
-                "| notebook | " + " | ".join(nb["runs"]) + " |", "|---|" + "---|" * len(nb["runs"])]
-        names = list(nb["runs"]["warm"]["per_notebook_s"])
-        for name in names:
-            out.append(f"| {name} | " + " | ".join(f"{run['per_notebook_s'].get(name, float('nan')):.1f}"
-                                                   for run in nb["runs"].values()) + " |")
-        out.append("| **total** (incl. kernel start-up) | " +
-                   " | ".join(f"{run['total_s']:.1f}" for run in nb["runs"].values()) + " |")
+        runs = nb["runs"]
+        out += ["", "**Notebooks** (`tools/execute.py` on copies; total = CPU seconds of every process it started; "
+                "per notebook: wall-clock seconds as execute.py reports them)", "",
+                "| notebook | " + " | ".join(runs) + " |", "|---|" + "---|" * len(runs)]
+        key = "per_notebook_wall_s" if "per_notebook_wall_s" in runs["warm"] else "per_notebook_s"
+        for name in runs["warm"][key]:
+            out.append(f"| {name} | " + " | ".join(f"{run.get(key, {}).get(name, float('nan')):.1f}"
+                                                   for run in runs.values()) + " |")
+        out.append("| **total, CPU s** (incl. kernel start-up) | " +
+                   " | ".join(f"{run.get('cpu_s', run['total_s']):.1f}" for run in runs.values()) + " |")
+        if "cold" in runs:
+            out.append("")
+            out.append(f"Cold (empty numba cache) / warm: ×{runs['cold']['total_s'] / runs['warm']['total_s']:.2f} "
+                       "in CPU time (goal ≤ 1.3×).")
+    fr = res.get("first_run")
+    if fr:
+        out += ["", f"First `run()` in a fresh process with an empty numba cache: {fr['first_run_cpu_s']:.1f} s CPU "
+                f"(import {fr['import_cpu_s']:.1f} s; goal ≤ 2 s); with a warm cache: {fr['warm_first_run_cpu_s']:.2f} s."]
     return "\n".join(out) + "\n"
 
 
 def main(argv=None) -> dict:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--quick", action="store_true", help="fewer repeats and cases (a smoke test)")
-    p.add_argument("--only", default="jax,torch,batched,scalar,subnormal,notebooks")
+    p.add_argument("--render", action="store_true",
+                   help="only rewrite latest.md (and the summary) from the stored latest.json")
+    p.add_argument("--only", default="jax,torch,batched,scalar,subnormal,first_run,notebooks")
     p.add_argument("--out", default=str(ROOT / "bench" / "results"))
     p.add_argument("--no-cold", dest="cold", action="store_false",
                    help="skip the notebook run with an empty kernel cache")
     p.add_argument("--numpy-notebooks", action="store_true",
                    help="also time the notebooks on the pure-numpy path (LINRES_BACKEND=numpy)")
     cfg = p.parse_args(argv)
+    if cfg.render:
+        path = Path(cfg.out) / "latest.json"
+        res = json.loads(path.read_text())
+        res["summary"] = summarize(res)
+        path.write_text(json.dumps(res, indent=1, default=float) + "\n")
+        (Path(cfg.out) / "latest.md").write_text(markdown(res))
+        return res
     cfg.repeats = 3 if cfg.quick else 7
     cfg.min_time = 0.02 if cfg.quick else 0.1
     cfg.Ls = (2, 8) if cfg.quick else (2, 8, 32, 128)
@@ -773,7 +831,7 @@ def main(argv=None) -> dict:
         pass
     start = time.perf_counter()
     runners = {"jax": bench_jax, "torch": bench_torch, "batched": bench_batched, "scalar": bench_scalar,
-               "subnormal": bench_subnormal, "notebooks": bench_notebooks}
+               "subnormal": bench_subnormal, "first_run": bench_first_run, "notebooks": bench_notebooks}
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
 
