@@ -846,7 +846,7 @@ def main(argv=None) -> dict:
         if name == "notebooks":
             save()  # the appendix page, executed among the notebooks, reads this file
         res[name] = runners[name](cfg)
-    save()
+        save()  # after every section: an interrupted run keeps what it measured
     md = (out / "latest.md").read_text()
     print()
     print(md)
