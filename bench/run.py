@@ -336,7 +336,9 @@ def bench_jax(cfg) -> dict:
             return jax.block_until_ready(f(Wj, Pj, Ej))
 
         res, (Wf, _) = lin(), jx()
-        assert np.all(np.asarray(res.steps) == k), res.status
+        # a problem whose loss reaches exactly 0 stops (converged); its gradient is 0, so JAX's
+        # further steps leave its layers unchanged and the final layers still compare
+        assert np.all((np.asarray(res.steps) == k) | (np.asarray(res.loss) == 0.0)), res.summary()
         diff = float(np.max(np.abs(np.asarray(Wf) - res.layers)) / max(1.0, float(np.max(np.abs(res.layers)))))
         load = Load()
         m = paired({"linres": lin, "jax": jx}, cfg.repeats, cfg.min_time)
@@ -776,7 +778,7 @@ def main(argv=None) -> dict:
     p.add_argument("--quick", action="store_true", help="fewer repeats and cases (a smoke test)")
     p.add_argument("--render", action="store_true",
                    help="only rewrite latest.md (and the summary) from the stored latest.json")
-    p.add_argument("--only", default="jax,torch,batched,scalar,subnormal,first_run,notebooks")
+    p.add_argument("--only", default="jax,first_run,notebooks,batched,subnormal,scalar,torch")
     p.add_argument("--out", default=str(ROOT / "bench" / "results"))
     p.add_argument("--no-cold", dest="cold", action="store_false",
                    help="skip the notebook run with an empty kernel cache")
