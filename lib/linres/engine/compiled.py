@@ -481,6 +481,7 @@ def gd_chunk_lanes(W, Wn, T, eta, dims, ctl):
     ss = np.zeros(V)
     kb = np.full(V, -1, dtype=np.int64)
     lim = np.full(V, _INF)
+    tolv = np.full(V, -1.0)  # tol for a live lane, −1 for a free one (its loss is 0)
     n_act = active.shape[0]
     for s0 in range(0, n_act, V):
         cnt = min(V, n_act - s0)
@@ -498,8 +499,10 @@ def gd_chunk_lanes(W, Wn, T, eta, dims, ctl):
                         ph[r, c, v] = T[k, r, c]
                 et[v] = eta[k]
                 lim[v] = blowup * max(1.0, first[k]) if t0 > 0 else _INF
+                tolv[v] = tol
             else:
                 kb[v] = -1
+                tolv[v] = -1.0
                 for i in range(L):
                     for r in range(d):
                         for c in range(d):
@@ -532,10 +535,20 @@ def gd_chunk_lanes(W, Wn, T, eta, dims, ctl):
                         e_ = P[L - 1, r, c, v] - ph[r, c, v]
                         S[(L - 1) % 2, r, c, v] = e_
                         ss[v] += e_ * e_
-            # the stopping rules, lane by lane
+            # the stopping rules, lane by lane; first a vectorised test of whether any lane
+            # can stop at this step (the scalar kernel's shortcut), so that a step at which
+            # nothing is recorded and no rule fires skips the per-lane bookkeeping
             do_stall = stall_w > 0 and t % stall_w == 0
             do_rec = t % rec == 0
-            for v in range(V):
+            if not (do_stall or do_rec or t == t0 or t == t1 or t == max_steps):
+                flag = False
+                for v in range(V):
+                    lv = 0.5 * ss[v]
+                    flag |= (lv <= tolv[v]) | (not (abs(lv) < _INF)) | (lv > lim[v])
+                continue_lanes = flag
+            else:
+                continue_lanes = True
+            for v in range(V if continue_lanes else 0):
                 k = kb[v]
                 if k < 0:
                     continue
@@ -563,6 +576,7 @@ def gd_chunk_lanes(W, Wn, T, eta, dims, ctl):
                     et[v] = 0.0
                     kb[v] = -1
                     lim[v] = _INF
+                    tolv[v] = -1.0
                     live -= 1
                 elif t == t1:
                     final_loss[k] = lsan
