@@ -557,6 +557,8 @@ def bench_notebooks(cfg) -> dict:
         ([("numpy backend", "numpy")] if cfg.numpy_notebooks else [])
     for mode, cache in modes:
         env = dict(os.environ)
+        # the notebooks must import this checkout's linres, not whichever one the venv has installed
+        env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "lib")] + [p for p in [env.get("PYTHONPATH")] if p])
         tmp_cache = None
         if cache == "numpy":
             env["LINRES_BACKEND"] = "numpy"
