@@ -63,6 +63,7 @@ execute: $(STAMP)
 # The engine's benchmark (README, "Benchmark"): writes bench/results/latest.{json,md},
 # then re-executes the appendix page that shows the table. BENCH_ARGS=--quick for a smoke run.
 bench: $(STAMP)
+	$(BIN)/pip install --quiet -r requirements-bench.txt
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 	$(BIN)/python tools/execute.py book/appendix_performance.ipynb
 

@@ -22,8 +22,18 @@ time the process waits for a core while other jobs run; the notebooks are timed 
 wall-clock time. The machine's load (1-minute load average and whole-machine CPU
 use, our own process included) is recorded for every row.
 
-PyTorch is only a benchmark baseline (`pip install torch==2.13.0`, a CPU wheel); when it
-is missing, its rows are skipped with a message. One BLAS thread everywhere.
+JAX and PyTorch are only benchmark baselines (``requirements-bench.txt``, installed by
+``make bench``); when one is missing, its rows are skipped with a message. One BLAS thread
+everywhere; XLA is restricted to one thread through ``XLA_FLAGS`` set before import.
+
+The JAX baseline (section ``jax``) is the strongest one we know how to write: ``jax.jit`` of
+a ``lax.scan`` over the steps whose body is ``jax.value_and_grad`` of the loss, float64, the
+loss of every step returned (as linres computes it at every step for its stopping rules),
+compiled before timing; batches with ``jax.vmap``. Both sides run the same number of steps
+from the same layers, and their final layers are compared. The torch section measures
+*eager* PyTorch autograd (``torch.compile`` needs a compiler toolchain and is not used):
+at small d it measures mostly PyTorch's fixed cost per operation, so it is a weak baseline
+there, reported for continuity.
 """
 from __future__ import annotations
 
@@ -31,12 +41,17 @@ import os
 
 for _v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_v, "1")
+# JAX (an optional baseline): one thread, float64; both must be set before jax is imported.
+os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
+os.environ.setdefault("JAX_ENABLE_X64", "1")
+os.environ.setdefault("JAX_PLATFORMS", "cpu")
 
 import argparse  # noqa: E402
 import datetime as _dt  # noqa: E402
 import json  # noqa: E402
 import platform  # noqa: E402
 import re  # noqa: E402
+import resource  # noqa: E402
 import shutil  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
@@ -50,7 +65,7 @@ import numpy as np  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "lib"))
 import linres  # noqa: E402
-from linres import _kernels  # noqa: E402
+from linres import backend as _kernels  # noqa: E402  (set_backend)
 
 try:
     import psutil  # noqa: E402
@@ -65,32 +80,60 @@ GOALS = {
     "scalar": ("symmetric scalar path vs the streaming limit", 2.5, "≥ 2.5×"),
     "subnormal": ("slowdown once values turn subnormal", 1.5, "≤ 1.5×"),
     "notebooks": ("every book notebook, total", 180.0, "≤ 3 min"),
+    "jax_single": ("single problem vs JAX jit(scan(value_and_grad))", 1.0, "≥ 1× in every cell"),
+    "jax_batched": ("1024 problems vs JAX vmap", 1.0, "≥ 1× in every cell"),
+    "first_run": ("first run() in a fresh process, empty numba cache", 2.0, "≤ 2 s CPU"),
+    "notebooks_cold": ("every notebook, empty cache / warm cache", 1.3, "≤ 1.3× (CPU time)"),
 }
 
 
 # Why a goal can be missed on this machine: printed under the table for every goal not met.
 WHY = {
     "torch_small": "At small d a step is dominated by fixed costs per call; see the per-cell table.",
-    "torch_128": (
-        "At d = 128 a step is almost entirely the 3(L − 1) products of 128×128 matrices, on both "
-        "sides. PyTorch's wheel multiplies them with MKL; the engine uses OpenBLAS, the BLAS of the "
-        "numpy and SciPy wheels, called directly from the kernel. On this CPU, MKL's f64 GEMM is "
-        "faster at this size (about 78 against 56 GF/s for one 128×128 product in isolation). At "
-        "L ≥ 32 the layers and prefix products no longer fit in the L2 cache, which costs both "
-        "sides. Closing the gap would take another BLAS or a hand-tuned GEMM."),
     "peak": "Small products cannot reach the BLAS peak; see the per-cell table.",
     "batched": "See the per-cell table: the lane kernel is bounded by the arithmetic of d×d products.",
-    "scalar": (
-        "The kernel reproduces the numpy reference bit for bit. So it may not fuse "
-        "multiply-adds (FMA) or reorder sums, and at every step it computes each problem's loss "
-        "and tests the stopping rules. That is about 7 + 2·log2(L) floating-point operations per "
-        "coordinate. numba compiles them for 256-bit vectors, LLVM's default on this CPU, which comes to roughly one to two "
-        "cycles per update. One read-and-write pass over memory runs at about 2 G values/s per core here (over 30 "
-        "GB/s), which is as fast as that. Fused multiply-adds, relaxed ordering or 512-bit vectors "
-        "would each help, at the price of exactness or of numba's global settings."),
     "subnormal": "The guard flushes z^{L−1} to 0 below 2^(−1000/L); see linres._kernels.underflow_floor.",
     "notebooks": "Most of a cold run is compiling kernels; a warm cache removes it.",
+    "first_run": ("The first call compiles (numba, LLVM) the kernel it needs before running it; the CPU time "
+                  "with a warm cache, in the same row, is what remains once the compiled kernel is cached."),
+    "notebooks_cold": "Each notebook process compiles the kernels it uses when the cache is empty.",
 }
+
+
+def why(key: str, res: dict) -> str:
+    """The explanation printed under a missed goal, built from this run's measurements."""
+    if key in ("jax_single", "jax_batched"):
+        j = res["jax"]
+        rows = [r for r in j["single" if key == "jax_single" else "batched"] if r["ratio_jax_over_linres"] < 1]
+        c = j.get("call_overhead", {})
+        parts = []
+        for r in rows:
+            per_call = c.get("linres_us", 0.0) * 1e3 / (r["steps_per_call"] * r["problems"])
+            parts.append(f"L = {r['L']}, d = {r['d']} ({r['kernel']}): linres {r['linres_ns_per_problem_step']:.1f} "
+                         f"against JAX {r['jax_ns_per_problem_step']:.1f} ns per problem-step; linres's fixed cost "
+                         f"per call, {c.get('linres_us', float('nan')):.0f} µs (JAX's: {c.get('jax_us', float('nan')):.0f} µs), "
+                         f"comes to {per_call:.1f} ns per problem-step over {r['steps_per_call']} steps"
+                         + (f" × {r['problems']} problems" if r["problems"] > 1 else ""))
+        return ("Cells below 1×: " + "; ".join(parts) + ". The fixed cost is measured separately (a call of 0 "
+                "steps), on a loaded machine, so it is an estimate of the share, not a part of the same sample.")
+    if key == "torch_128":
+        rows = [r for r in res["torch"]["rows"] if r["d"] == 128]
+        flops = {r["L"]: 6.0 * (r["L"] - 1) * 128**3 for r in rows}
+        cells = "; ".join(f"L = {r['L']}: linres {r['engine_gflops']:.1f} GF/s, torch "
+                          f"{flops[r['L']] / (r['torch_us_per_step'] * 1e3):.1f} GF/s" for r in rows)
+        peak = statistics.median(r["peak_gflops"] for r in rows)
+        return (f"At d = 128 a step is almost entirely 3(L − 1) products of 128×128 matrices on both sides "
+                f"(linres through the BLAS of SciPy's wheel, torch through its own). Measured in this run: "
+                f"{cells}; the 1024×1024 matmul of numpy's BLAS ran at {peak:.1f} GF/s.")
+    if key == "scalar":
+        rows = res["scalar"]["rows"]
+        cells = "; ".join(f"L = {r['L']}: {r['kernel_Gupdates_per_s']:.2f} G updates/s against "
+                          f"{r['stream_Gupdates_per_s']:.2f}" for r in rows)
+        return ("The kernel reproduces the numpy reference bit for bit, so it may not fuse multiply-adds or "
+                "reorder sums, and it computes every problem's loss and tests the stopping rules at every step; "
+                "its rate falls as L grows (about 2·log2(L) multiplications for z^{L−1}). Measured in this run: "
+                + cells + ".")
+    return WHY[key]
 
 
 # --- timing utilities --------------------------------------------------------------------------
@@ -231,6 +274,124 @@ def bench_torch(cfg) -> dict:
     return {"rows": rows, "torch_version": torch.__version__}
 
 
+# --- JAX baseline ---------------------------------------------------------------------------------
+
+def jax_gd(L: int, k: int, batched: bool):
+    """jit(scan(value_and_grad)) over k GD steps from layers W (L, d, d) (vmap over a batch);
+    returns (final layers, the k losses)."""
+    import jax
+    import jax.numpy as jnp
+
+    def loss(W, phi):
+        p = W[0]
+        for i in range(1, L):
+            p = W[i] @ p
+        e = p - phi
+        return 0.5 * jnp.sum(e * e)
+
+    vg = jax.value_and_grad(loss)
+    if batched:
+        vg = jax.vmap(vg)
+
+    @jax.jit
+    def steps(W, phi, eta):
+        e = eta[:, None, None, None] if batched else eta
+
+        def body(W, _):
+            lv, g = vg(W, phi)
+            return W - e * g, lv
+
+        return jax.lax.scan(body, W, None, length=k)
+
+    return steps
+
+
+def _jax_version():
+    try:
+        import jax
+        assert jax.config.jax_enable_x64, "JAX_ENABLE_X64 was not honoured"
+        return jax.__version__
+    except ImportError:
+        return None
+
+
+def bench_jax(cfg) -> dict:
+    if _jax_version() is None:
+        msg = "jax is not installed: the JAX rows are skipped (pip install -r requirements-bench.txt)"
+        print("SKIPPED:", msg)
+        return {"skipped": msg}
+    import jax
+    import jax.numpy as jnp
+
+    out = {"jax_version": jax.__version__, "xla_flags": os.environ.get("XLA_FLAGS", ""),
+           "single": [], "batched": []}
+
+    def one_cell(L, d, n, k, eta, phi):
+        batched = n > 1
+        W0 = np.broadcast_to(np.eye(d), ((n,) if batched else ()) + (L, d, d)).copy()
+        f = jax_gd(L, k, batched)
+        Wj, Pj, Ej = jnp.asarray(W0), jnp.asarray(phi), jnp.asarray(eta)
+        t = time.process_time()
+        jax.block_until_ready(f(Wj, Pj, Ej))  # compilation (excluded from the timing)
+        compile_s = time.process_time() - t
+        layers = linres.identity_layers(L, d, (n,) if batched else ())
+
+        def lin():
+            return linres.run(linres.gd(eta), layers, phi, tol=1e-300, max_steps=k, record_every=k)
+
+        def jx():
+            return jax.block_until_ready(f(Wj, Pj, Ej))
+
+        res, (Wf, _) = lin(), jx()
+        # a problem whose loss reaches exactly 0 stops (converged); its gradient is 0, so JAX's
+        # further steps leave its layers unchanged and the final layers still compare
+        assert np.all((np.asarray(res.steps) == k) | (np.asarray(res.loss) == 0.0)), res.summary()
+        diff = float(np.max(np.abs(np.asarray(Wf) - res.layers)) / max(1.0, float(np.max(np.abs(res.layers)))))
+        load = Load()
+        m = paired({"linres": lin, "jax": jx}, cfg.repeats, cfg.min_time)
+        row = {"L": L, "d": d, "problems": n, "steps_per_call": k,
+               "linres_ns_per_problem_step": 1e9 * m["median"]["linres"] / (k * n),
+               "jax_ns_per_problem_step": 1e9 * m["median"]["jax"] / (k * n),
+               "ratio_jax_over_linres": ratio(m["samples"], "jax", "linres"),
+               "max_rel_diff_final_layers": diff, "jax_compile_s": compile_s,
+               "kernel": linres.engine.dispatch.plan_layers("gd", n, L, d, d == 1)}
+        row.update(load.done())
+        print(f"  jax {'vmap ' if batched else 'single'} L={L:3d} d={d:4d} k={k:5d}  linres "
+              f"{row['linres_ns_per_problem_step']:10.1f} ns/problem-step  jax {row['jax_ns_per_problem_step']:10.1f}"
+              f"  ×{row['ratio_jax_over_linres']:5.2f}  ({row['kernel']}; |ΔW| {diff:.0e})", flush=True)
+        return row
+
+    for L in cfg.jax_Ls:
+        for d in cfg.jax_ds:
+            # steps per call: about 10 ms of work, so that per-call costs weigh as in a real run
+            k = int(np.clip(1e-2 / (L * (5e-8 + 6 * d**3 / 3e10)), 10, cfg.jax_max_steps))
+            phi = linres.targets.near_identity(d, 0.5, np.random.default_rng(d))
+            out["single"].append(one_cell(L, d, 1, k, 0.5 / L, phi))
+    for L in cfg.jax_Ls:
+        for d in (1, 2, 3, 4):
+            n = cfg.jax_batch
+            rng = np.random.default_rng(10 * L + d)
+            phi = np.stack([linres.targets.near_identity(d, 0.3, rng) for _ in range(n)])
+            eta = rng.uniform(0.2, 0.5, n) / L
+            out["batched"].append(one_cell(L, d, n, cfg.jax_batch_steps, eta, phi))
+    out["call_overhead"] = call_overhead(cfg)
+    return out
+
+
+def call_overhead(cfg) -> dict:
+    """CPU time of one run() call of 0 steps (L = 2, d = 2) and of one jitted JAX call doing nothing."""
+    import jax
+    import jax.numpy as jnp
+
+    layers, phi = linres.identity_layers(2, 2), np.eye(2)
+    g = jax.jit(lambda W: W)
+    Wj = jnp.asarray(layers)
+    jax.block_until_ready(g(Wj))
+    m = paired({"linres": lambda: linres.run(linres.gd(0.1), layers, phi, max_steps=0),
+                "jax": lambda: jax.block_until_ready(g(Wj))}, cfg.repeats, cfg.min_time)
+    return {"linres_us": 1e6 * m["median"]["linres"], "jax_us": 1e6 * m["median"]["jax"]}
+
+
 def bench_batched(cfg) -> dict:
     rows = []
     n, k = cfg.batch, cfg.batch_steps
@@ -362,6 +523,36 @@ def bench_subnormal(cfg) -> dict:
     return {"rows": [row]}
 
 
+_FIRST_RUN = """
+import sys, time
+t0 = time.process_time()
+sys.path.insert(0, sys.argv[1])
+import numpy as np, linres
+t1 = time.process_time()
+linres.run(linres.gd(0.1), linres.identity_layers(2, 2), np.eye(2) * 1.1, max_steps=10)
+print(t1 - t0, time.process_time() - t1)
+"""
+
+
+def bench_first_run(cfg) -> dict:
+    """CPU time of import and of the first run() (L = 2, d = 2) in a fresh process with an empty
+    numba cache (NUMBA_CACHE_DIR a new directory), then again in a second process with that cache."""
+    tmp = tempfile.mkdtemp(prefix="linres-numba-first-")
+    try:
+        env = dict(os.environ, NUMBA_CACHE_DIR=tmp)
+        out = []
+        for _ in range(2):
+            p = subprocess.run([sys.executable, "-c", _FIRST_RUN, str(ROOT / "lib")], env=env, capture_output=True,
+                               text=True, check=True)
+            out.append([float(x) for x in p.stdout.split()])
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    row = {"import_cpu_s": out[0][0], "first_run_cpu_s": out[0][1], "warm_first_run_cpu_s": out[1][1]}
+    print(f"  first run(): {row['first_run_cpu_s']:.1f} s CPU with an empty cache, "
+          f"{row['warm_first_run_cpu_s']:.2f} s with a warm one", flush=True)
+    return row
+
+
 def bench_notebooks(cfg) -> dict:
     """Time tools/execute.py on copies of the _toc.yml notebooks (next to the originals)."""
     nbs = subprocess.run([sys.executable, str(ROOT / "tools" / "toc_notebooks.py")], capture_output=True,
@@ -373,6 +564,8 @@ def bench_notebooks(cfg) -> dict:
         ([("numpy backend", "numpy")] if cfg.numpy_notebooks else [])
     for mode, cache in modes:
         env = dict(os.environ)
+        # the notebooks must import this checkout's linres, not whichever one the venv has installed
+        env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "lib")] + [p for p in [env.get("PYTHONPATH")] if p])
         tmp_cache = None
         if cache == "numpy":
             env["LINRES_BACKEND"] = "numpy"
@@ -389,9 +582,13 @@ def bench_notebooks(cfg) -> dict:
                 copies.append(dst)
             load = Load()
             t = time.perf_counter()
+            cpu0 = resource.getrusage(resource.RUSAGE_CHILDREN)
             proc = subprocess.run([sys.executable, str(ROOT / "tools" / "execute.py"), *map(str, copies)],
                                   cwd=ROOT, env=env, capture_output=True, text=True)
-            total = time.perf_counter() - t
+            wall = time.perf_counter() - t
+            cpu1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+            # CPU time of execute.py and of every kernel process it started and reaped
+            total = (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime)
             if proc.returncode != 0:
                 raise RuntimeError(f"executing the notebooks failed:\n{proc.stdout}\n{proc.stderr}")
             for line in proc.stdout.splitlines():
@@ -403,8 +600,10 @@ def bench_notebooks(cfg) -> dict:
                 c.unlink(missing_ok=True)
             if tmp_cache:
                 shutil.rmtree(tmp_cache, ignore_errors=True)
-        out["runs"][mode] = {"total_s": total, "per_notebook_s": per, **load.done()}
-        print(f"  notebooks ({mode} numba cache): {total:.1f} s for {len(nbs)} notebooks", flush=True)
+        out["runs"][mode] = {"total_s": total, "cpu_s": total, "wall_s": wall, "per_notebook_wall_s": per,
+                             **load.done()}
+        print(f"  notebooks ({mode} numba cache): {total:.1f} s CPU ({wall:.1f} s wall) for {len(nbs)} notebooks",
+              flush=True)
     return out
 
 
@@ -419,6 +618,21 @@ def summarize(res: dict) -> list[dict]:
         lines.append({"key": key, "measurement": name, "goal": goal, "measured": fmt.format(value),
                       "value": value, "met": bool(ok), "detail": detail})
 
+    j = res.get("jax", {})
+    if "single" in j:
+        for key, rows in (("jax_single", j["single"]), ("jax_batched", j["batched"])):
+            if not rows:
+                continue
+            w = min(rows, key=lambda r: r["ratio_jax_over_linres"])
+            below = [r for r in rows if r["ratio_jax_over_linres"] < 1]
+            add(key, w["ratio_jax_over_linres"], "×{:.2f} (worst)", not below,
+                f"worst at L={w['L']}, d={w['d']}; {len(below)} of {len(rows)} cells below 1×; median ×"
+                f"{statistics.median(r['ratio_jax_over_linres'] for r in rows):.2f}")
+    elif "skipped" in j:
+        for key in ("jax_single", "jax_batched"):
+            name, _, goal = GOALS[key]
+            lines.append({"key": key, "measurement": name, "goal": goal, "measured": "skipped",
+                          "value": None, "met": None, "detail": j["skipped"]})
     t = res.get("torch", {})
     if "rows" in t:
         small = [r for r in t["rows"] if r["d"] <= 32]
@@ -457,21 +671,64 @@ def summarize(res: dict) -> list[dict]:
         r = sn["rows"][0]
         add("subnormal", r["slowdown"], "×{:.2f}", r["slowdown"] <= 1.5,
             f"L=128; an unguarded numpy power slows ×{r['unguarded_numpy_power_slowdown']:.0f}")
+    fr = res.get("first_run")
+    if fr:
+        add("first_run", fr["first_run_cpu_s"], "{:.1f} s", fr["first_run_cpu_s"] <= 2.0,
+            f"import {fr['import_cpu_s']:.1f} s; {fr['warm_first_run_cpu_s']:.2f} s with a warm cache")
     nb = res.get("notebooks", {})
+    if "runs" in nb and "cold" in nb["runs"]:
+        q = nb["runs"]["cold"]["total_s"] / nb["runs"]["warm"]["total_s"]
+        add("notebooks_cold", q, "×{:.2f}", q <= 1.3, "CPU seconds of every process, empty numba cache against warm")
     if "runs" in nb:
         warm = nb["runs"]["warm"]["total_s"]
         cold = nb["runs"].get("cold", {}).get("total_s")
         add("notebooks", warm, "{:.0f} s", warm <= 180,
             f"{len(nb['notebooks'])} notebooks, compiled kernels cached"
             + (f"; {cold:.0f} s with an empty kernel cache (compilation included)" if cold else ""))
+    # every goal keeps a line: those whose section did not run (or failed) in this run say so
+    seen = {line["key"] for line in lines}
+    for key, (name, _, goal) in GOALS.items():
+        if key not in seen:
+            lines.append({"key": key, "measurement": name, "goal": goal, "measured": "not measured in this run",
+                          "value": None, "met": None, "detail": "section not run or interrupted; see meta.command"})
     return lines
+
+
+def jax_tables(j: dict) -> list[str]:
+    """The two JAX tables: ratio = JAX CPU time / linres CPU time per cell (above 1: linres faster)."""
+    out = []
+    for key, title in (("single", "one problem"), ("batched", f"{j['batched'][0]['problems'] if j['batched'] else ''} problems (`jax.vmap`)")):
+        rows = j[key]
+        if not rows:
+            continue
+        Ls = sorted({r["L"] for r in rows})
+        ds = sorted({r["d"] for r in rows})
+        cell = {(r["L"], r["d"]): r for r in rows}
+        out += ["", f"**Against JAX, {title}** (ratio = JAX CPU time / linres CPU time for the same steps; "
+                "above 1: linres is faster)", "",
+                f"| {title} | " + " | ".join(f"d = {d}" for d in ds) + " |", "|---|" + "---|" * len(ds)]
+        for L in Ls:
+            out.append(f"| L = {L} | " + " | ".join(
+                (f"**×{cell[L, d]['ratio_jax_over_linres']:.2f}**" if cell[L, d]["ratio_jax_over_linres"] < 1
+                 else f"×{cell[L, d]['ratio_jax_over_linres']:.2f}") if (L, d) in cell else "" for d in ds) + " |")
+        out += ["", "| L | d | steps | linres ns/problem-step | JAX ns/problem-step | ratio | linres kernel | max rel. |ΔW| | load |",
+                "|---|---|---|---|---|---|---|---|---|"]
+        for r in rows:
+            out.append(f"| {r['L']} | {r['d']} | {r['steps_per_call']} | {r['linres_ns_per_problem_step']:.1f} | "
+                       f"{r['jax_ns_per_problem_step']:.1f} | ×{r['ratio_jax_over_linres']:.2f} | {r['kernel']} | "
+                       f"{r['max_rel_diff_final_layers']:.0e} | {r['loadavg_1min']:.1f} |")
+    if "call_overhead" in j:
+        c = j["call_overhead"]
+        out += ["", f"Fixed cost of one call (0 steps): linres `run` {c['linres_us']:.1f} µs, "
+                f"a jitted JAX call {c['jax_us']:.1f} µs."]
+    return out
 
 
 def markdown(res: dict) -> str:
     meta = res["meta"]
     out = [f"Measured {meta['date']} on {meta['machine']} ({meta['cpus']} cores), "
            f"Python {meta['python']}, numpy {meta['numpy']}, numba {meta['numba']}, "
-           f"torch {meta['torch']}; one BLAS thread; {meta['repeats']} repeats per figure.", ""]
+           f"torch {meta['torch']}, jax {meta.get('jax', 'not installed')}; one BLAS thread; {meta['repeats']} repeats per figure.", ""]
     out += ["| measurement | goal | measured | met | detail |", "|---|---|---|---|---|"]
     for line in res["summary"]:
         met = {True: "yes", False: "**no**", None: "—"}[line["met"]]
@@ -481,7 +738,10 @@ def markdown(res: dict) -> str:
         out += ["", "**Goals not met in this run.**", ""]
         for line in missed:
             out.append(f"- *{line['measurement']}*: {line['measured']} against {line['goal']}. "
-                       + WHY[line["key"]])
+                       + why(line["key"], res))
+    j = res.get("jax", {})
+    if "single" in j:
+        out += jax_tables(j)
     t = res.get("torch", {})
     if "rows" in t:
         out += ["", "**Full-matrix GD step against PyTorch autograd** (f64, one thread; µs per step; "
@@ -514,27 +774,46 @@ def markdown(res: dict) -> str:
                        f"×{r['ratio_vs_stream']:.1f} | {r['numpy_Gupdates_per_s']:.3f} | {r['loadavg_1min']:.1f} |")
     nb = res.get("notebooks", {})
     if "runs" in nb:
-        out += ["", "**Notebooks** (seconds, `tools/execute.py` on copies)", "",
-                "| notebook | " + " | ".join(nb["runs"]) + " |", "|---|" + "---|" * len(nb["runs"])]
-        names = list(nb["runs"]["warm"]["per_notebook_s"])
-        for name in names:
-            out.append(f"| {name} | " + " | ".join(f"{run['per_notebook_s'].get(name, float('nan')):.1f}"
-                                                   for run in nb["runs"].values()) + " |")
-        out.append("| **total** (incl. kernel start-up) | " +
-                   " | ".join(f"{run['total_s']:.1f}" for run in nb["runs"].values()) + " |")
+        runs = nb["runs"]
+        out += ["", "**Notebooks** (`tools/execute.py` on copies; total = CPU seconds of every process it started; "
+                "per notebook: wall-clock seconds as execute.py reports them)", "",
+                "| notebook | " + " | ".join(runs) + " |", "|---|" + "---|" * len(runs)]
+        key = "per_notebook_wall_s" if "per_notebook_wall_s" in runs["warm"] else "per_notebook_s"
+        for name in runs["warm"][key]:
+            out.append(f"| {name} | " + " | ".join(f"{run.get(key, {}).get(name, float('nan')):.1f}"
+                                                   for run in runs.values()) + " |")
+        out.append("| **total, CPU s** (incl. kernel start-up) | " +
+                   " | ".join(f"{run.get('cpu_s', run['total_s']):.1f}" for run in runs.values()) + " |")
+        if "cold" in runs:
+            out.append("")
+            out.append(f"Cold (empty numba cache) / warm: ×{runs['cold']['total_s'] / runs['warm']['total_s']:.2f} "
+                       "in CPU time (goal ≤ 1.3×).")
+    fr = res.get("first_run")
+    if fr:
+        out += ["", f"First `run()` in a fresh process with an empty numba cache: {fr['first_run_cpu_s']:.1f} s CPU "
+                f"(import {fr['import_cpu_s']:.1f} s; goal ≤ 2 s); with a warm cache: {fr['warm_first_run_cpu_s']:.2f} s."]
     return "\n".join(out) + "\n"
 
 
 def main(argv=None) -> dict:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--quick", action="store_true", help="fewer repeats and cases (a smoke test)")
-    p.add_argument("--only", default="torch,batched,scalar,subnormal,notebooks")
+    p.add_argument("--render", action="store_true",
+                   help="only rewrite latest.md (and the summary) from the stored latest.json")
+    p.add_argument("--only", default="jax,first_run,notebooks,batched,subnormal,scalar,torch")
     p.add_argument("--out", default=str(ROOT / "bench" / "results"))
     p.add_argument("--no-cold", dest="cold", action="store_false",
                    help="skip the notebook run with an empty kernel cache")
     p.add_argument("--numpy-notebooks", action="store_true",
                    help="also time the notebooks on the pure-numpy path (LINRES_BACKEND=numpy)")
     cfg = p.parse_args(argv)
+    if cfg.render:
+        path = Path(cfg.out) / "latest.json"
+        res = json.loads(path.read_text())
+        res["summary"] = summarize(res)
+        path.write_text(json.dumps(res, indent=1, default=float) + "\n")
+        (Path(cfg.out) / "latest.md").write_text(markdown(res))
+        return res
     cfg.repeats = 3 if cfg.quick else 7
     cfg.min_time = 0.02 if cfg.quick else 0.1
     cfg.Ls = (2, 8) if cfg.quick else (2, 8, 32, 128)
@@ -544,6 +823,11 @@ def main(argv=None) -> dict:
     cfg.scalar_Ls = (2, 128) if cfg.quick else (2, 8, 32, 128)
     cfg.scalar_problems, cfg.scalar_steps = (256, 500) if cfg.quick else (1024, 2000)
     cfg.stream_size = (1 << 23) if cfg.quick else (1 << 26)
+    cfg.jax_Ls = (2, 8, 32)
+    cfg.jax_ds = (2, 4, 8, 32, 128)
+    cfg.jax_batch = 1024
+    cfg.jax_batch_steps = 20 if cfg.quick else 100
+    cfg.jax_max_steps = 500 if cfg.quick else 2000
     sections = [s.strip() for s in cfg.only.split(",") if s.strip()]
 
     _kernels.set_backend("auto")
@@ -560,7 +844,7 @@ def main(argv=None) -> dict:
     res = {"meta": {"date": _dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
                     "machine": platform.processor() or platform.machine(), "cpus": os.cpu_count(),
                     "python": platform.python_version(), "numpy": np.__version__, "numba": numba_version,
-                    "torch": torch_version, "repeats": cfg.repeats, "quick": cfg.quick,
+                    "torch": torch_version, "jax": _jax_version() or "not installed", "repeats": cfg.repeats, "quick": cfg.quick,
                     "command": "python bench/run.py " + " ".join(argv if argv is not None else sys.argv[1:])}}
     try:
         with open("/proc/cpuinfo") as f:
@@ -570,8 +854,8 @@ def main(argv=None) -> dict:
     except OSError:
         pass
     start = time.perf_counter()
-    runners = {"torch": bench_torch, "batched": bench_batched, "scalar": bench_scalar,
-               "subnormal": bench_subnormal, "notebooks": bench_notebooks}
+    runners = {"jax": bench_jax, "torch": bench_torch, "batched": bench_batched, "scalar": bench_scalar,
+               "subnormal": bench_subnormal, "first_run": bench_first_run, "notebooks": bench_notebooks}
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
 
@@ -586,7 +870,7 @@ def main(argv=None) -> dict:
         if name == "notebooks":
             save()  # the appendix page, executed among the notebooks, reads this file
         res[name] = runners[name](cfg)
-    save()
+        save()  # after every section: an interrupted run keeps what it measured
     md = (out / "latest.md").read_text()
     print()
     print(md)

@@ -210,7 +210,9 @@ def solve_layers(rule, W: Array, P: Array, eta, stop: StopRule, monitors=(), rec
         kern = lambda S, Sn, T, e, c: K.gd_chunk_lanes(S, Sn, T, e, dims, c)  # noqa: E731
     else:
         blas = plan == "gd_blas"
-        kern = lambda S, Sn, T, e, c: K.gd_chunk(S, Sn, T, e, blas, c)  # noqa: E731
+        # small d as a type (unrolled loops, one compiled kernel per d); else d at run time
+        dims = (0,) * d if not blas and d <= LANES_MAX_D else ()
+        kern = lambda S, Sn, T, e, c: K.gd_chunk(S, Sn, T, e, blas, dims, c)  # noqa: E731
     return run_chunks(W, np.ascontiguousarray(P), eta_arr, kern, stop, ctl, obs)
 
 
