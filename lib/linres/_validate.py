@@ -62,30 +62,53 @@ def check_pair(layers, target) -> tuple[Array, Array]:
     return w, phi
 
 
-def check_depth(L) -> int:
-    if isinstance(L, bool) or not isinstance(L, (int, np.integer)):
-        raise TypeError(f"depth L must be an integer; got {L!r}")
-    if L < 1:
-        raise ValueError(f"depth L must be >= 1; got {L}")
-    return int(L)
+MAX_COUNT = 2**31 - 1  # larger depths/sizes cannot be allocated; refuse before numpy does
+
+
+def check_count(n, name: str, minimum: int = 1, maximum: int = MAX_COUNT) -> int:
+    """An integer (not a bool) in ``[minimum, maximum]``: a depth, dimension or step count."""
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
+        raise TypeError(f"{name} must be an integer; got {n!r}")
+    if n < minimum:
+        raise ValueError(f"{name} must be >= {minimum}; got {n}")
+    if n > maximum:
+        raise ValueError(f"{name} must be <= {maximum}; got {n}")
+    return int(n)
+
+
+def check_depth(L, name: str = "L") -> int:
+    """The depth L: an integer in [1, 2**31 - 1]."""
+    return check_count(L, f"depth {name}" if name == "L" else name)
+
+
+def _real_scalar(x, name: str) -> float:
+    """A real scalar (not a bool, string, complex or container) as a float."""
+    if isinstance(x, (bool, np.bool_, str, bytes)) or x is None or np.iscomplexobj(x) or np.ndim(x) != 0:
+        raise TypeError(f"{name} must be a real number; got {x!r}")
+    try:
+        return float(x)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a real number; got {x!r}") from None
+
+
+def check_real(x, name: str) -> float:
+    """A finite real scalar."""
+    v = _real_scalar(x, name)
+    if not np.isfinite(v):
+        raise ValueError(f"{name} must be finite; got {x!r}")
+    return v
 
 
 def check_positive(x, name: str) -> float:
     """A finite, strictly positive scalar (step size, tolerance, ...)."""
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a real number; got {x!r}") from None
+    v = _real_scalar(x, name)
     if not np.isfinite(v) or v <= 0:
         raise ValueError(f"{name} must be finite and > 0; got {x!r}")
     return v
 
 
 def check_nonnegative(x, name: str) -> float:
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a real number; got {x!r}") from None
+    v = _real_scalar(x, name)
     if not np.isfinite(v) or v < 0:
         raise ValueError(f"{name} must be finite and >= 0; got {x!r}")
     return v

@@ -66,6 +66,9 @@ VALID = {
     "m": 0.5, "M": 2.0, "radius": 1.0, "angle": 0.5, "distance": 0.1, "eigenvalues": np.array([0.5, 2.0]),
     "lo": 0.5, "hi": 2.0, "negative": np.array([0.5]), "positive": np.array([1.5]), "margin": 0.3, "skew": 0.5,
     "c": 0.5, "w": 0.5 + 0.5j, "b": 2.0 + 0.0j, "form": None,
+    # engine helpers exported from linres.engine.*
+    "e": 2, "record": None, "batch": (2,), "kernel": "gd", "equal_layers": True,
+    "monitors": None, "table": {},
 }
 # Where a parameter name means something else in one function: its own valid values.
 OVERRIDES = {
@@ -81,13 +84,15 @@ OVERRIDES = {
     "linres.margin_trace.trace_margin_balanced": {"steps": 3},
     "linres.targets.symmetric_with_negative": {"negative": np.array([-0.5])},
     "linres.normal.layers_from_normal": {"z": np.array([1.0 + 0j, 1.0 + 0j])},
+    # steps is one count per problem (PHI gives a batch of 2 spectra), or a scalar
+    "linres.bounds.spd.replay": {"steps": 3},
 }
 FORM_TARGET = PHI
 # Functions that need more than the table above, or whose inputs are not arrays of numbers.
 SKIP = {
     # display helpers (figures, pages) and the global backend switch
     "linres.explore", "linres.figures", "linres.page", "linres._kernels.set_backend",
-    "linres.backend.set_backend",
+    "linres.backend.set_backend", "linres.engine.dispatch.set_backend",
 }
 
 
