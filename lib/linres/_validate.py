@@ -12,8 +12,14 @@ Array = np.ndarray
 
 def as_float_array(x, name: str) -> Array:
     """Return ``x`` as a float64 array, refusing complex, non-numeric and non-finite entries."""
-    if np.iscomplexobj(x):
+    try:
+        complex_input = np.iscomplexobj(x)
+    except (TypeError, ValueError):  # a ragged nested list, for instance
+        raise TypeError(f"{name} must be an array of real numbers; got {type(x).__name__}") from None
+    if complex_input:
         raise TypeError(f"{name} must be real; got a complex array (the real part would be taken silently)")
+    if x is None or isinstance(x, (str, bytes)):
+        raise TypeError(f"{name} must be an array of real numbers; got {x!r}")
     try:
         a = np.asarray(x, dtype=np.float64)
     except (TypeError, ValueError):
@@ -74,6 +80,19 @@ def check_count(n, name: str, minimum: int = 1, maximum: int = MAX_COUNT) -> int
     if n > maximum:
         raise ValueError(f"{name} must be <= {maximum}; got {n}")
     return int(n)
+
+
+MAX_ENTRIES = 2**34  # 128 GiB of float64: refuse an allocation no machine here can make
+
+
+def check_size(shape, names: str) -> tuple:
+    """Refuse an array shape with more than MAX_ENTRIES entries, naming the arguments that set it."""
+    n = 1
+    for s in shape:
+        n *= int(s)
+    if n > MAX_ENTRIES:
+        raise ValueError(f"{names} ask for an array of shape {tuple(shape)} ({n} entries), more than {MAX_ENTRIES}")
+    return tuple(shape)
 
 
 def check_depth(L, name: str = "L") -> int:

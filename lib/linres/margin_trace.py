@@ -36,7 +36,7 @@ import numpy as np
 
 from ._validate import Array, check_depth, check_layers, check_pair, check_positive, check_target
 from .diagnostics import balancedness, singular_value_spread
-from .model import _product, identity_layers, loss_from_product
+from .model import _loss_from_product as loss_from_product, _product, identity_layers
 from .train import run
 from .updates import margin_balanced
 

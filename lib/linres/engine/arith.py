@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._validate import check_depth
+
 __all__ = ["ipow", "underflow_floor", "guard_floor"]
 
 
@@ -28,6 +30,7 @@ def underflow_floor(L: int) -> float:
     >>> underflow_floor(2), underflow_floor(1000)
     (0.0, 0.5)
     """
+    L = check_depth(L)
     return 2.0 ** (-1000.0 / L) if L >= 3 else 0.0
 
 
