@@ -49,6 +49,15 @@ def check_layers(layers, name: str = "layers") -> Array:
     return w
 
 
+def check_broadcast(**arrays) -> tuple:
+    """The broadcast shape of named arrays, refusing shapes that do not broadcast (naming them)."""
+    try:
+        return np.broadcast_shapes(*(np.shape(a) for a in arrays.values()))
+    except ValueError:
+        shapes = ", ".join(f"{k} {np.shape(a)}" for k, a in arrays.items())
+        raise ValueError(f"shapes do not broadcast: {shapes}") from None
+
+
 def check_pair(layers, target) -> tuple[Array, Array]:
     """Layers and target with matching d and broadcastable batch axes."""
     w = check_layers(layers)

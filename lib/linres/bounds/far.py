@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validate import Array, as_float_array, check_depth, check_positive
+from .._validate import Array, as_float_array, check_count, check_depth, check_positive
 from ..analysis import hessian
 from ..model import loss
 from ..penalties import OrthogonalityPenalty, WeightDecay
@@ -158,6 +158,7 @@ def penalized_fixed_point(lam, L: int, penalty=None, *, iterations: int = 200) -
     L = check_depth(L)
     if L < 2:
         raise ValueError("the theorem needs L >= 2")
+    iterations = check_count(iterations, "iterations")
     kind, kappa = _kind(penalty)
     if kind == "none" or kappa == 0.0:
         return np.zeros_like(lam)

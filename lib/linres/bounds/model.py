@@ -20,7 +20,7 @@ import math
 
 import numpy as np
 
-from .._validate import Array, check_target
+from .._validate import Array, check_depth, check_target
 
 __all__ = ["initial_loss", "initial_gradient_norm", "depth_one_loss"]
 
@@ -32,11 +32,7 @@ def _target(target) -> Array:
 
 
 def _depth(L) -> int:
-    if isinstance(L, bool) or not isinstance(L, (int, np.integer)):
-        raise TypeError(f"L must be an integer depth >= 1; got {L!r}")
-    if L < 1:
-        raise ValueError(f"L must be an integer depth >= 1; got {L!r}")
-    return int(L)
+    return check_depth(L)
 
 
 def _eta(eta) -> float:

@@ -45,7 +45,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._validate import Array, check_pair
+from .._validate import Array, check_depth, check_pair, check_size
 
 __all__ = [
     "remainder_factor",
@@ -87,11 +87,7 @@ def _real(x, name: str) -> Array:
 
 
 def _depth(L) -> int:
-    if isinstance(L, (bool, np.bool_)) or not isinstance(L, (int, np.integer)):
-        raise TypeError(f"depth L must be an integer >= 1; got {L!r}")
-    if L < 1:
-        raise ValueError(f"depth L must be an integer >= 1; got {L}")
-    return int(L)
+    return check_depth(L)
 
 
 def _eta(eta) -> Array:
@@ -426,6 +422,7 @@ def sample_region(L: int, d: int, r: float, rng: np.random.Generator, boundary: 
     if not isinstance(boundary, (bool, np.bool_)):
         raise TypeError(f"boundary must be True or False; got {boundary!r}")
     L, d = int(L), int(d)
+    check_size((L, d, d), "L and d")
     n = rng.standard_normal((L, d, d))
     n /= np.linalg.norm(n, ord=2, axis=(-2, -1))[:, None, None]
     s = np.ones(L) if boundary else rng.uniform(0.0, 1.0, L)
