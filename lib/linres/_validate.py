@@ -18,8 +18,10 @@ def as_float_array(x, name: str) -> Array:
         raise TypeError(f"{name} must be an array of real numbers; got {type(x).__name__}") from None
     if complex_input:
         raise TypeError(f"{name} must be real; got a complex array (the real part would be taken silently)")
-    if x is None or isinstance(x, (str, bytes)):
+    if x is None or isinstance(x, (str, bytes, bool, np.bool_)):
         raise TypeError(f"{name} must be an array of real numbers; got {x!r}")
+    if isinstance(x, np.ndarray) and x.dtype == bool:
+        raise TypeError(f"{name} must be an array of real numbers; got a boolean array")
     try:
         a = np.asarray(x, dtype=np.float64)
     except (TypeError, ValueError):

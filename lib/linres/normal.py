@@ -51,7 +51,7 @@ from typing import Callable, NamedTuple
 import numpy as np
 import scipy.linalg
 
-from ._validate import Array, check_broadcast, check_depth, check_size, check_positive, check_positive_array, check_target
+from ._validate import Array, check_broadcast, check_count, check_depth, check_size, check_positive, check_positive_array, check_target
 from .engine import Result
 from .engine import dispatch as _dispatch
 from .engine.arith import ipow
@@ -394,7 +394,8 @@ def convergence_map(phi, L: int, eta, *, tol: float = 1e-10, max_steps: int = 40
         except ValueError:
             raise ValueError(f"eta must be a float or broadcast to phi's shape {phi.shape}") from None
     # record only the start and the end: a history of every step would cost n × max_steps
-    first = run_normal(phi[..., None], L, eta, tol=tol, max_steps=max_steps, record_every=max(1, int(max_steps)))
+    max_steps = check_count(max_steps, "max_steps")
+    first = run_normal(phi[..., None], L, eta, tol=tol, max_steps=max_steps, record_every=max_steps)
     kind = np.full(phi.shape, 2, dtype=int)
     kind[first.status == "diverged"] = 3
     conv = first.status == "converged"

@@ -45,7 +45,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._validate import Array, check_depth, check_pair, check_size
+from .._validate import Array, as_float_array, check_depth, check_pair, check_size
 
 __all__ = [
     "remainder_factor",
@@ -72,18 +72,8 @@ _BISECT = 60
 
 
 def _real(x, name: str) -> Array:
-    """A finite real float64 array; complex, boolean and non-numeric input refused."""
-    if isinstance(x, (bool, np.bool_)) or (isinstance(x, np.ndarray) and x.dtype == bool):
-        raise TypeError(f"{name} must be a real number or array; got a boolean")
-    if np.iscomplexobj(x):
-        raise TypeError(f"{name} must be real; got complex input")
-    a = np.asarray(x)
-    if a.dtype.kind not in "iuf":
-        raise TypeError(f"{name} must be a real number or array; got {x!r}")
-    a = a.astype(np.float64)
-    if not np.all(np.isfinite(a)):
-        raise ValueError(f"{name} must be finite (no NaN or inf)")
-    return a
+    """A finite real float64 array (the shared check: complex, boolean, non-numeric refused)."""
+    return as_float_array(x, name)
 
 
 def _depth(L) -> int:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._validate import check_depth
+from .checks import check_eta
 
 __all__ = ["ipow", "underflow_floor", "guard_floor"]
 
@@ -37,6 +38,7 @@ def underflow_floor(L: int) -> float:
 def guard_floor(L: int, eta, phi) -> float:
     r""":func:`underflow_floor`, or 0 (no flushing) if η(\|φ\| + 1) may be too large for it to be harmless."""
     zmin = underflow_floor(L)
+    check_eta(eta, "eta")
     if zmin > 0.0 and np.size(phi) and np.size(eta):
         big = float(np.max(eta)) * (float(np.max(np.abs(phi))) + 1.0)
         if not big < 2.0**200:

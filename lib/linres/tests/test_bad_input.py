@@ -102,6 +102,11 @@ LEGITIMATE = {
         "contraction", "error_bound", "hypotheses_hold", "layer_bound", "loss_bound", "radius", "rate")},
     ("linres.bounds.near_identity.iteration_bound", "eta"): _VECTORIZED,
     ("linres.engine.checks.check_eta", "eta"): "documented: a positive number or an array of them",
+    ("linres.engine.arith.guard_floor", "eta"): "eta may be an array over the batch",
+    **{(f"linres.updates.{f}", "eta"): "eta may be an array over the batch" for f in (
+        "gd", "margin_balanced", "penalized_gd")},
+    ("linres.bounds.far.critical_loss_bounds", "t"): _VECTORIZED,
+    ("linres.bounds.margin.loss_bound", "t"): _VECTORIZED,
     **{(f"linres.bounds.negative.{f}", "spectrum"): _BATCHED for f in (
         "escape_rate", "flow_limit", "flow_limit_loss", "odd_depth_max_step", "plateau",
         "plateau_guaranteed", "saddle_min_curvature", "saddle_point")},
@@ -114,9 +119,27 @@ LEGITIMATE = {
     ("linres.scalar.run_scalar", "phi"): _BATCHED,
 }
 
+# Where 0 is meaningful for a "positive" parameter: (function, parameter) -> why.
+ZERO_OK = {
+    ("linres.inits.perturbed_identity", "eps"): "eps = 0 means no perturbation",
+    ("linres.inits.near_identity", "scale"): "scale = 0 means no perturbation",
+    ("linres.bounds.spd.flow_loss_bound", "tau"): "tau is a time: the bound at tau = 0 is the initial loss",
+    ("linres.engine.dispatch.plan_layers", "n"): "n = 0 (an empty batch) is planned as the reference loop",
+}
+# Where None is meaningful: (function, parameter) -> why.
+NONE_OK = {
+    **{(f"linres.bounds.spd.{f}", "eta"): "eta=None means the proved step" for f in (
+        "contraction", "loss_bound", "sharp_iteration_bound")},
+    ("linres.margin_trace.trace_margin_balanced", "tol"): "tol=None means no early stop",
+}
+
 
 def _legitimate(qual, name, value):
     """True when ``value`` is a valid input for this parameter of this function (LEGITIMATE)."""
+    if (qual, name) in ZERO_OK and type(value) in (int, float) and value == 0:
+        return True
+    if (qual, name) in NONE_OK and value is None:
+        return True
     if (qual, name) not in LEGITIMATE or not isinstance(value, (list, np.ndarray)):
         return False
     try:
