@@ -292,7 +292,7 @@ def epsilon_slope(phi, L: int, eta) -> Array:
     p = _spectrum(phi)
     r = np.where(p != 1.0, local_rate(p, L, eta), 0.0).max(axis=-1)
     if np.any(r >= 1):
-        raise ValueError("the fixed point is not attracting at this step size (local rate >= 1)")
+        raise ValueError("the fixed point is not attracting at this step size eta (local rate >= 1)")
     with np.errstate(divide="ignore"):
         return np.where(r > 0, 1.0 / (-2.0 * np.log(np.maximum(r, 1e-300))), 0.0)
 

@@ -86,6 +86,8 @@ OVERRIDES = {
     "linres.normal.layers_from_normal": {"z": np.array([1.0 + 0j, 1.0 + 0j])},
     # steps is one count per problem (PHI gives a batch of 2 spectra), or a scalar
     "linres.bounds.spd.replay": {"steps": 3},
+    # n is the number of problems in batch (2,)
+    "linres.engine.checks.batch_eta": {"n": 2},
 }
 # Where a "bad" value is valid input for one function: (function, parameter) -> why.
 # Only a non-empty array of finite real numbers is let through (see _legitimate); every
@@ -107,6 +109,19 @@ LEGITIMATE = {
         "gd", "margin_balanced", "penalized_gd")},
     ("linres.bounds.far.critical_loss_bounds", "t"): _VECTORIZED,
     ("linres.bounds.margin.loss_bound", "t"): _VECTORIZED,
+    ("linres.bounds.model.depth_one_loss", "t"): _VECTORIZED,
+    ("linres.bounds.margin.contraction", "eta"): _VECTORIZED,
+    **{(f"linres.bounds.near_identity.{f}", "eta"): _VECTORIZED for f in (
+        "contraction", "hypotheses_hold", "layer_bound", "max_distance", "radius", "rate")},
+    ("linres.bounds.near_identity.iteration_bound", "delta"): _VECTORIZED,
+    ("linres.bounds.negative.plateau_guaranteed", "eta"): _VECTORIZED,
+    ("linres.bounds.spd.local_rate", "eta"): "eta: a scalar or the batch shape",
+    ("linres.bounds.spd.replay", "L"): "documented: L is a scalar or an integer array of the batch shape",
+    ("linres.flow.solve_flow", "tau"): "tau holds the output times",
+    ("linres.engine.arith.guard_floor", "phi"): "phi: any array of targets (only its largest entry is used)",
+    # complex eigenvalues, one problem per entry, any shape (empty: an empty batch)
+    **{(f"linres.normal.{f}", "z"): "complex, elementwise" for f in ("root_index", "normal_loss", "normal_step")},
+    **{(f"linres.normal.{f}", "phi"): "complex eigenvalues of any shape" for f in ("convergence_map", "principal_root")},
     **{(f"linres.bounds.negative.{f}", "spectrum"): _BATCHED for f in (
         "escape_rate", "flow_limit", "flow_limit_loss", "odd_depth_max_step", "plateau",
         "plateau_guaranteed", "saddle_min_curvature", "saddle_point")},
@@ -125,13 +140,21 @@ ZERO_OK = {
     ("linres.inits.near_identity", "scale"): "scale = 0 means no perturbation",
     ("linres.bounds.spd.flow_loss_bound", "tau"): "tau is a time: the bound at tau = 0 is the initial loss",
     ("linres.engine.dispatch.plan_layers", "n"): "n = 0 (an empty batch) is planned as the reference loop",
+    **{(q, "max_steps"): "max_steps = 0 evaluates the start without stepping" for q in (
+        "linres.normal.run_normal", "linres.scalar.run_scalar", "linres.train.run")},
 }
 # Where None is meaningful: (function, parameter) -> why.
 NONE_OK = {
     **{(f"linres.bounds.spd.{f}", "eta"): "eta=None means the proved step" for f in (
         "contraction", "loss_bound", "sharp_iteration_bound")},
     ("linres.margin_trace.trace_margin_balanced", "tol"): "tol=None means no early stop",
+    ("linres.margin_trace.trace_margin_balanced", "layers"): "layers=None means the identity start",
 }
+
+# Parameters that are complex eigenvalues of any shape: complex or empty arrays are valid.
+COMPLEX_OK = {(f"linres.normal.{f}", n) for f, n in (
+    ("root_index", "z"), ("normal_loss", "z"), ("normal_step", "z"),
+    ("convergence_map", "phi"), ("principal_root", "phi"))}
 
 
 def _legitimate(qual, name, value):
@@ -146,6 +169,8 @@ def _legitimate(qual, name, value):
         a = np.asarray(value)
     except ValueError:
         return False
+    if (qual, name) in COMPLEX_OK:
+        return a.dtype.kind in "iufc" and bool(np.all(np.isfinite(a)))
     return a.size > 0 and a.dtype.kind in "iuf" and bool(np.all(np.isfinite(a)))
 
 
