@@ -118,10 +118,13 @@ LEGITIMATE = {
     ("linres.bounds.spd.local_rate", "eta"): "eta: a scalar or the batch shape",
     ("linres.bounds.spd.replay", "L"): "documented: L is a scalar or an integer array of the batch shape",
     ("linres.flow.solve_flow", "tau"): "tau holds the output times",
+    **{(q, "eta"): "eta may be an array over the batch" for q in (
+        "linres.bounds.spd.replay", "linres.engine.checks.batch_eta", "linres.normal.convergence_map")},
     ("linres.engine.arith.guard_floor", "phi"): "phi: any array of targets (only its largest entry is used)",
     # complex eigenvalues, one problem per entry, any shape (empty: an empty batch)
     **{(f"linres.normal.{f}", "z"): "complex, elementwise" for f in ("root_index", "normal_loss", "normal_step")},
-    **{(f"linres.normal.{f}", "phi"): "complex eigenvalues of any shape" for f in ("convergence_map", "principal_root")},
+    **{(f"linres.normal.{f}", "phi"): "complex eigenvalues of any shape" for f in (
+        "convergence_map", "principal_root", "normal_loss", "normal_step", "root_index", "run_normal")},
     **{(f"linres.bounds.negative.{f}", "spectrum"): _BATCHED for f in (
         "escape_rate", "flow_limit", "flow_limit_loss", "odd_depth_max_step", "plateau",
         "plateau_guaranteed", "saddle_min_curvature", "saddle_point")},
@@ -154,7 +157,8 @@ NONE_OK = {
 # Parameters that are complex eigenvalues of any shape: complex or empty arrays are valid.
 COMPLEX_OK = {(f"linres.normal.{f}", n) for f, n in (
     ("root_index", "z"), ("normal_loss", "z"), ("normal_step", "z"),
-    ("convergence_map", "phi"), ("principal_root", "phi"))}
+    ("convergence_map", "phi"), ("principal_root", "phi"), ("normal_loss", "phi"), ("normal_step", "phi"),
+    ("root_index", "phi"), ("run_normal", "phi"))} | {("linres.engine.arith.guard_floor", "phi")}
 
 
 def _legitimate(qual, name, value):
