@@ -39,6 +39,12 @@ def guard_floor(L: int, eta, phi) -> float:
     r""":func:`underflow_floor`, or 0 (no flushing) if η(\|φ\| + 1) may be too large for it to be harmless."""
     zmin = underflow_floor(L)
     check_eta(eta, "eta")
+    try:
+        finite = bool(np.all(np.isfinite(np.asarray(phi, dtype=np.complex128))))
+    except (TypeError, ValueError):
+        raise TypeError(f"phi must be an array of numbers; got {type(phi).__name__}") from None
+    if not finite:
+        raise ValueError("phi has non-finite entries (NaN or inf)")
     if zmin > 0.0 and np.size(phi) and np.size(eta):
         big = float(np.max(eta)) * (float(np.max(np.abs(phi))) + 1.0)
         if not big < 2.0**200:
