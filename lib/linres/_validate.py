@@ -12,8 +12,16 @@ Array = np.ndarray
 
 def as_float_array(x, name: str) -> Array:
     """Return ``x`` as a float64 array, refusing complex, non-numeric and non-finite entries."""
-    if np.iscomplexobj(x):
+    try:
+        complex_input = np.iscomplexobj(x)
+    except (TypeError, ValueError):  # a ragged nested list, for instance
+        raise TypeError(f"{name} must be an array of real numbers; got {type(x).__name__}") from None
+    if complex_input:
         raise TypeError(f"{name} must be real; got a complex array (the real part would be taken silently)")
+    if x is None or isinstance(x, (str, bytes, bool, np.bool_)):
+        raise TypeError(f"{name} must be an array of real numbers; got {x!r}")
+    if isinstance(x, np.ndarray) and x.dtype == bool:
+        raise TypeError(f"{name} must be an array of real numbers; got a boolean array")
     try:
         a = np.asarray(x, dtype=np.float64)
     except (TypeError, ValueError):
@@ -43,6 +51,15 @@ def check_layers(layers, name: str = "layers") -> Array:
     return w
 
 
+def check_broadcast(**arrays) -> tuple:
+    """The broadcast shape of named arrays, refusing shapes that do not broadcast (naming them)."""
+    try:
+        return np.broadcast_shapes(*(np.shape(a) for a in arrays.values()))
+    except ValueError:
+        shapes = ", ".join(f"{k} {np.shape(a)}" for k, a in arrays.items())
+        raise ValueError(f"shapes do not broadcast: {shapes}") from None
+
+
 def check_pair(layers, target) -> tuple[Array, Array]:
     """Layers and target with matching d and broadcastable batch axes."""
     w = check_layers(layers)
@@ -62,30 +79,66 @@ def check_pair(layers, target) -> tuple[Array, Array]:
     return w, phi
 
 
-def check_depth(L) -> int:
-    if isinstance(L, bool) or not isinstance(L, (int, np.integer)):
-        raise TypeError(f"depth L must be an integer; got {L!r}")
-    if L < 1:
-        raise ValueError(f"depth L must be >= 1; got {L}")
-    return int(L)
+MAX_COUNT = 2**31 - 1  # larger depths/sizes cannot be allocated; refuse before numpy does
+
+
+def check_count(n, name: str, minimum: int = 1, maximum: int = MAX_COUNT) -> int:
+    """An integer (not a bool) in ``[minimum, maximum]``: a depth, dimension or step count."""
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
+        raise TypeError(f"{name} must be an integer; got {n!r}")
+    if n < minimum:
+        raise ValueError(f"{name} must be >= {minimum}; got {n}")
+    if n > maximum:
+        raise ValueError(f"{name} must be <= {maximum}; got {n}")
+    return int(n)
+
+
+MAX_ENTRIES = 2**34  # 128 GiB of float64: refuse an allocation no machine here can make
+
+
+def check_size(shape, names: str) -> tuple:
+    """Refuse an array shape with more than MAX_ENTRIES entries, naming the arguments that set it."""
+    n = 1
+    for s in shape:
+        n *= int(s)
+    if n > MAX_ENTRIES:
+        raise ValueError(f"{names} ask for an array of shape {tuple(shape)} ({n} entries), more than {MAX_ENTRIES}")
+    return tuple(shape)
+
+
+def check_depth(L, name: str = "L") -> int:
+    """The depth L: an integer in [1, 2**31 - 1]."""
+    return check_count(L, f"depth {name}" if name == "L" else name)
+
+
+def _real_scalar(x, name: str) -> float:
+    """A real scalar (not a bool, string, complex or container) as a float."""
+    if isinstance(x, (bool, np.bool_, str, bytes)) or x is None or np.iscomplexobj(x) or np.ndim(x) != 0:
+        raise TypeError(f"{name} must be a real number; got {x!r}")
+    try:
+        return float(x)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a real number; got {x!r}") from None
+
+
+def check_real(x, name: str) -> float:
+    """A finite real scalar."""
+    v = _real_scalar(x, name)
+    if not np.isfinite(v):
+        raise ValueError(f"{name} must be finite; got {x!r}")
+    return v
 
 
 def check_positive(x, name: str) -> float:
     """A finite, strictly positive scalar (step size, tolerance, ...)."""
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a real number; got {x!r}") from None
+    v = _real_scalar(x, name)
     if not np.isfinite(v) or v <= 0:
         raise ValueError(f"{name} must be finite and > 0; got {x!r}")
     return v
 
 
 def check_nonnegative(x, name: str) -> float:
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a real number; got {x!r}") from None
+    v = _real_scalar(x, name)
     if not np.isfinite(v) or v < 0:
         raise ValueError(f"{name} must be finite and >= 0; got {x!r}")
     return v

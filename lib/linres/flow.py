@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import integrate
 
-from ._validate import Array, as_float_array, check_depth, check_positive, check_spectrum
+from ._validate import Array, as_float_array, check_broadcast, check_depth, check_positive, check_spectrum
 
 __all__ = ["flow_rhs", "flow_time", "FlowSolution", "solve_flow", "flow_time_to_loss"]
 
@@ -32,6 +32,7 @@ def flow_rhs(z, phi, L: int) -> Array:
     r"""dz/dτ = −z^{L−1}(z^L − φ), elementwise."""
     z = as_float_array(z, "z")
     p = as_float_array(phi, "phi")
+    check_broadcast(z=z, phi=p)
     L = check_depth(L)
     return -(z ** (L - 1)) * (z**L - p)
 
@@ -46,6 +47,7 @@ def flow_time(phi, L: int, z) -> Array:
         raise ValueError("phi must be positive: the flow is solved for positive definite Φ")
     L = check_depth(L)
     z = as_float_array(z, "z")
+    check_broadcast(phi=p, z=z)
     p, z = np.broadcast_arrays(p, z)
     zs = p ** (1.0 / L)
     inside = ((z - 1.0) * (zs - z) >= 0) & (z != zs) | (z == 1.0)

@@ -35,8 +35,9 @@ from typing import NamedTuple
 import numpy as np
 
 from ._validate import Array, check_depth, check_layers, check_pair, check_positive, check_target
+from .engine.checks import batch_eta
 from .diagnostics import balancedness, singular_value_spread
-from .model import _product, identity_layers, loss_from_product
+from .model import _loss_from_product as loss_from_product, _product, identity_layers
 from .train import run
 from .updates import margin_balanced
 
@@ -180,6 +181,7 @@ def margin_balanced_step_info(layers, target, eta, gamma, balancing: str = "svd"
     events: list[dict] = []
     rule = margin_balanced(eta, gamma, balancing, trace=events.append)
     batch = np.broadcast_shapes(w.shape[:-3], phi.shape[:-2])
+    batch_eta(rule.eta, batch, int(np.prod(batch)))  # an array eta must fit the batch
     w = np.broadcast_to(w, batch + w.shape[-3:])
     new = rule.update(w, phi, rule.eta)[1]
     return new, _info(events[0], phi, True)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validate import Array, check_depth, check_layers, check_pair
+from ._validate import Array, check_count, check_depth, check_size, check_layers, check_pair, check_target
 from .engine.checks import check_batch
 
 __all__ = [
@@ -42,14 +42,18 @@ def identity_layers(L: int, d: int, batch: tuple[int, ...] = ()) -> Array:
     (5, 3, 2, 2)
     """
     L = check_depth(L)
-    if isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d < 1:
-        raise ValueError(f"dimension d must be a positive integer; got {d!r}")
-    return np.broadcast_to(np.eye(d), check_batch(batch) + (L, d, d)).copy()
+    d = check_count(d, "dimension d")
+    shape = check_batch(batch) + (L, d, d)
+    check_size(shape, "L, d and batch")
+    return np.broadcast_to(np.eye(d), shape).copy()
 
 
 def prefix_products(layers: Array) -> Array:
     """P_i = Θ_{i:1} for i = 1..L, shape (..., L, d, d); P_L is the network's product."""
-    w = layers
+    return _prefix_products(check_layers(layers))
+
+
+def _prefix_products(w: Array) -> Array:
     out = np.empty_like(w)
     out[..., 0, :, :] = w[..., 0, :, :]
     for i in range(1, w.shape[-3]):
@@ -71,6 +75,17 @@ def product(layers) -> Array:
 
 def loss_from_product(prod: Array, target: Array) -> Array:
     """ℓ = ½‖Θ_{L:1} − Φ‖_F² given the product; shape of the batch axes."""
+    p, phi = check_target(prod, "prod"), check_target(target)
+    if p.shape[-1] != phi.shape[-1]:
+        raise ValueError(f"prod is {p.shape[-1]}x{p.shape[-1]} but the target is {phi.shape[-1]}x{phi.shape[-1]}")
+    try:
+        np.broadcast_shapes(p.shape[:-2], phi.shape[:-2])
+    except ValueError:
+        raise ValueError(f"batch axes of prod {p.shape[:-2]} and target {phi.shape[:-2]} do not broadcast") from None
+    return _loss_from_product(p, phi)
+
+
+def _loss_from_product(prod: Array, target: Array) -> Array:
     e = prod - target
     return 0.5 * np.einsum("...ij,...ij->...", e, e)
 
@@ -78,13 +93,13 @@ def loss_from_product(prod: Array, target: Array) -> Array:
 def loss(layers, target) -> Array:
     """Excess population loss ½‖Θ_{L:1} − Φ‖_F² (a float, or an array over the batch)."""
     w, phi = check_pair(layers, target)
-    return loss_from_product(product(w), phi)
+    return _loss_from_product(product(w), phi)
 
 
 def _loss_and_grad(w: Array, phi: Array) -> tuple[Array, Array]:
     # Unchecked core used by the update rules inside training loops.
     L = w.shape[-3]
-    pre = prefix_products(w)  # pre[i] = Θ_{i+1:1}
+    pre = _prefix_products(w)  # pre[i] = Θ_{i+1:1}
     e = pre[..., L - 1, :, :] - phi
     batch = np.broadcast_shapes(w.shape[:-3], phi.shape[:-2])
     d = w.shape[-1]

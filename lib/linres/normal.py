@@ -51,7 +51,7 @@ from typing import Callable, NamedTuple
 import numpy as np
 import scipy.linalg
 
-from ._validate import Array, check_depth, check_positive, check_positive_array, check_target
+from ._validate import Array, check_broadcast, check_count, check_depth, check_size, check_positive, check_positive_array, check_target
 from .engine import Result
 from .engine import dispatch as _dispatch
 from .engine.arith import ipow
@@ -121,7 +121,7 @@ def _blocks(spectrum: Array, pair: Array) -> Array:
     return t
 
 
-def _check_pairs(spectrum: Array, pair: Array, atol: float) -> None:
+def _check_pairs(spectrum: Array, pair: Array, atol: float, name: str = "spectrum") -> None:
     d = spectrum.shape[-1]
     if pair.shape != spectrum.shape:
         raise ValueError(f"pair must have the spectrum's shape {spectrum.shape}; got {pair.shape}")
@@ -133,12 +133,12 @@ def _check_pairs(spectrum: Array, pair: Array, atol: float) -> None:
     second[..., 1:] = pair[..., :-1]
     single = ~(pair | second)
     if np.any(np.abs(spectrum.imag[single]) > atol):
-        raise ValueError("an eigenvalue outside a 2x2 block must be real")
+        raise ValueError(f"{name}: an entry outside a 2x2 block must be real")
     if d > 1:
         nxt = spectrum[..., 1:]
         bad = pair[..., :-1] & (np.abs(nxt - np.conj(spectrum[..., :-1])) > atol)
         if np.any(bad):
-            raise ValueError("the second entry of a 2x2 block must be the conjugate of the first")
+            raise ValueError(f"{name}: the second entry of a 2x2 block must be the conjugate of the first")
 
 
 def normal_target(spectrum, basis=None, pair=None) -> Array:
@@ -244,6 +244,7 @@ def normal_form(target, rtol: float = 1e-9) -> NormalForm:
 def normal_loss(z, phi, L: int) -> Array:
     r"""ℓ = ½ Σ_j \|z_j^L − φ_j\|² over the last axis."""
     z, phi = _as_complex(z, "z"), _as_complex(phi, "phi")
+    check_broadcast(z=z, phi=phi)
     r = ipow(z, check_depth(L)) - phi
     return 0.5 * np.sum(r.real**2 + r.imag**2, axis=-1)
 
@@ -257,6 +258,7 @@ def _eta(eta):
 def normal_step(z, phi, L: int, eta) -> Array:
     r"""One step z ← z − η \bar z^{L−1}(z^L − φ), elementwise (η a float or broadcastable array)."""
     z, phi = _as_complex(z, "z"), _as_complex(phi, "phi")
+    check_broadcast(z=z, phi=phi)
     with np.errstate(over="ignore", invalid="ignore"):
         new = _dispatch.normal_step(z, phi, check_depth(L), _eta(eta))[1]
     if not np.all(np.isfinite(new)):
@@ -323,7 +325,11 @@ def layers_from_normal(z, form: NormalForm, L: int) -> Array:
         raise TypeError("form must be a NormalForm (from normal_form)")
     if z.shape != form.spectrum.shape:
         raise ValueError(f"z has shape {z.shape} but the spectrum has shape {form.spectrum.shape}")
+    single = ~(form.pair | np.concatenate([np.zeros_like(form.pair[..., :1]), form.pair[..., :-1]], axis=-1))
+    if np.any(np.abs(z.imag[single]) > 1e-12 * max(1.0, float(np.abs(z).max(initial=0.0)))):
+        raise ValueError("z: an entry outside a 2x2 block of the form must be real")
     L = check_depth(L)
+    check_size(z.shape + (L, z.shape[-1]), "L and z")
     q = form.basis
     theta = q @ _blocks(z, form.pair) @ np.swapaxes(q, -1, -2)
     return np.repeat(theta[..., None, :, :], L, axis=-3)
@@ -342,6 +348,7 @@ def root_index(z, phi, L: int) -> Array:
     k = 0 is the principal root. Only meaningful when z^L ≈ φ ≠ 0.
     """
     z, phi = _as_complex(z, "z"), _as_complex(phi, "phi")
+    check_broadcast(z=z, phi=phi)
     L = check_depth(L)
     k = np.rint((L * np.angle(z) - np.angle(phi)) / (2 * np.pi)).astype(int) % L
     return np.where(k > L // 2, k - L, k)
@@ -387,7 +394,8 @@ def convergence_map(phi, L: int, eta, *, tol: float = 1e-10, max_steps: int = 40
         except ValueError:
             raise ValueError(f"eta must be a float or broadcast to phi's shape {phi.shape}") from None
     # record only the start and the end: a history of every step would cost n × max_steps
-    first = run_normal(phi[..., None], L, eta, tol=tol, max_steps=max_steps, record_every=max(1, int(max_steps)))
+    max_steps = check_count(max_steps, "max_steps")
+    first = run_normal(phi[..., None], L, eta, tol=tol, max_steps=max_steps, record_every=max_steps)
     kind = np.full(phi.shape, 2, dtype=int)
     kind[first.status == "diverged"] = 3
     conv = first.status == "converged"

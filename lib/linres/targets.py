@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validate import Array, as_float_array, check_nonnegative, check_positive
+from ._validate import Array, as_float_array, check_real, check_nonnegative, check_positive
 
 __all__ = [
     "random_orthogonal",
@@ -89,8 +89,8 @@ def witness(d: int, lam: float, u=None) -> Array:
     ``u`` defaults to the first basis vector; it is normalized.
     """
     d = _dim(d)
-    lam = float(lam)
-    if not np.isfinite(lam) or lam <= -1:
+    lam = check_real(lam, "lam")
+    if lam <= -1:
         raise ValueError(f"need lam > -1 (finite); got {lam}")
     u = np.eye(d)[0] if u is None else as_float_array(u, "u")
     if u.shape != (d,) or np.linalg.norm(u) == 0:
@@ -125,9 +125,7 @@ def rotation(theta: float, d: int = 2, plane: tuple[int, int] = (0, 1)) -> Array
     i, j = plane
     if not (0 <= i < d and 0 <= j < d and i != j):
         raise ValueError(f"plane must be two distinct axes below d={d}; got {plane}")
-    theta = float(theta)
-    if not np.isfinite(theta):
-        raise ValueError("theta must be finite")
+    theta = check_real(theta, "theta")
     r = np.eye(d)
     c, s = np.cos(theta), np.sin(theta)
     r[i, i] = r[j, j] = c

@@ -24,7 +24,8 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
-from ._validate import Array, check_pair, check_positive, check_positive_array
+from .engine.checks import check_eta
+from ._validate import Array, check_pair, check_positive
 from .margin import BALANCINGS, _balance, _project
 from .model import _loss_and_grad, _product
 from .penalties import Penalty
@@ -62,11 +63,7 @@ class NonFiniteStep(ValueError, FloatingPointError):
 
 
 def _eta(eta) -> float | Array:
-    if isinstance(eta, bool) or eta is None:
-        raise TypeError(f"step size eta must be a positive number or an array of them; got {eta!r}")
-    if np.ndim(eta) == 0:
-        return check_positive(eta, "step size eta")
-    return check_positive_array(eta, "step size eta")
+    return check_eta(eta, "step size eta")
 
 
 def _bcast(eta):

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validate import Array, as_float_array, check_depth, check_positive
+from .._validate import Array, as_float_array, check_count, check_depth, check_positive
 from ..analysis import hessian
 from ..model import loss
 from ..penalties import OrthogonalityPenalty, WeightDecay
@@ -51,11 +51,8 @@ __all__ = [
 
 
 def _real(x, name: str) -> Array:
-    """A real float64 array: complex, boolean and non-numeric input refused by name."""
-    a = np.asarray(x)
-    if np.iscomplexobj(a) or a.dtype == bool or not np.issubdtype(a.dtype, np.number):
-        raise TypeError(f"{name} must be a real number or array; got dtype {a.dtype}")
-    return as_float_array(a, name)
+    """A finite real float64 array (the shared check: complex, boolean, non-numeric refused)."""
+    return as_float_array(x, name)
 
 
 def _lam(lam, name: str = "lam") -> Array:
@@ -158,6 +155,7 @@ def penalized_fixed_point(lam, L: int, penalty=None, *, iterations: int = 200) -
     L = check_depth(L)
     if L < 2:
         raise ValueError("the theorem needs L >= 2")
+    iterations = check_count(iterations, "iterations")
     kind, kappa = _kind(penalty)
     if kind == "none" or kappa == 0.0:
         return np.zeros_like(lam)

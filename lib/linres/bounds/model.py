@@ -20,23 +20,17 @@ import math
 
 import numpy as np
 
-from .._validate import Array, check_target
+from .._validate import Array, as_float_array, check_depth, check_target
 
 __all__ = ["initial_loss", "initial_gradient_norm", "depth_one_loss"]
 
 
 def _target(target) -> Array:
-    if np.iscomplexobj(target):
-        raise TypeError("target must be real; got complex entries")
     return check_target(target)
 
 
 def _depth(L) -> int:
-    if isinstance(L, bool) or not isinstance(L, (int, np.integer)):
-        raise TypeError(f"L must be an integer depth >= 1; got {L!r}")
-    if L < 1:
-        raise ValueError(f"L must be an integer depth >= 1; got {L!r}")
-    return int(L)
+    return check_depth(L)
 
 
 def _eta(eta) -> float:
@@ -49,14 +43,7 @@ def _eta(eta) -> float:
 
 
 def _steps(t) -> Array:
-    if np.iscomplexobj(t):
-        raise TypeError("t must hold real step numbers; got complex entries")
-    try:
-        a = np.asarray(t, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise TypeError(f"t must be a step number or an array of them; got {t!r}") from None
-    if a.dtype == object or not np.all(np.isfinite(a)):
-        raise ValueError("t must hold finite step numbers")
+    a = as_float_array(t, "t")
     if np.any(a < 0) or np.any(a != np.round(a)):
         raise ValueError("t must hold integers >= 0 (step numbers)")
     return a

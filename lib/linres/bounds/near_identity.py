@@ -45,7 +45,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._validate import Array, check_pair
+from .._validate import Array, as_float_array, check_depth, check_pair, check_size
 
 __all__ = [
     "remainder_factor",
@@ -72,26 +72,12 @@ _BISECT = 60
 
 
 def _real(x, name: str) -> Array:
-    """A finite real float64 array; complex, boolean and non-numeric input refused."""
-    if isinstance(x, (bool, np.bool_)) or (isinstance(x, np.ndarray) and x.dtype == bool):
-        raise TypeError(f"{name} must be a real number or array; got a boolean")
-    if np.iscomplexobj(x):
-        raise TypeError(f"{name} must be real; got complex input")
-    a = np.asarray(x)
-    if a.dtype.kind not in "iuf":
-        raise TypeError(f"{name} must be a real number or array; got {x!r}")
-    a = a.astype(np.float64)
-    if not np.all(np.isfinite(a)):
-        raise ValueError(f"{name} must be finite (no NaN or inf)")
-    return a
+    """A finite real float64 array (the shared check: complex, boolean, non-numeric refused)."""
+    return as_float_array(x, name)
 
 
 def _depth(L) -> int:
-    if isinstance(L, (bool, np.bool_)) or not isinstance(L, (int, np.integer)):
-        raise TypeError(f"depth L must be an integer >= 1; got {L!r}")
-    if L < 1:
-        raise ValueError(f"depth L must be an integer >= 1; got {L}")
-    return int(L)
+    return check_depth(L)
 
 
 def _eta(eta) -> Array:
@@ -359,10 +345,7 @@ def step_inequalities(layers, target, eta: float, r: float) -> list[Inequality]:
     - ``contraction``     ‖E'‖_F ≤ (1 − ηLκ)‖E‖_F, κ with δ = ‖E‖_F
     - ``movement``        max_i ‖η G_i‖₂ ≤ η e^{r} ‖E‖_F
     """
-    for name, x in (("layers", layers), ("target", target)):
-        if np.iscomplexobj(x):
-            raise TypeError(f"{name} must be real; got complex input")
-    w, phi = check_pair(layers, target)
+    w, phi = check_pair(layers, target)  # complex, ragged and non-finite input refused by name
     if w.ndim != 3 or phi.ndim != 2:
         raise ValueError("step_inequalities takes one problem: layers (L, d, d), target (d, d)")
     eta = _positive_scalar(eta, "step size eta")
@@ -426,6 +409,7 @@ def sample_region(L: int, d: int, r: float, rng: np.random.Generator, boundary: 
     if not isinstance(boundary, (bool, np.bool_)):
         raise TypeError(f"boundary must be True or False; got {boundary!r}")
     L, d = int(L), int(d)
+    check_size((L, d, d), "L and d")
     n = rng.standard_normal((L, d, d))
     n /= np.linalg.norm(n, ord=2, axis=(-2, -1))[:, None, None]
     s = np.ones(L) if boundary else rng.uniform(0.0, 1.0, L)

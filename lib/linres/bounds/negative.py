@@ -40,7 +40,7 @@ import functools
 import numpy as np
 
 from .. import analysis
-from .._validate import Array, check_depth, check_layers, check_positive
+from .._validate import Array, as_float_array, check_depth, check_layers, check_positive
 from .._validate import check_spectrum as _check_spectrum
 from ..penalties import OrthogonalityPenalty, Penalty, WeightDecay
 
@@ -63,18 +63,8 @@ __all__ = [
 
 
 def _real(x, name: str) -> Array:
-    """A real float64 array; complex input is refused (not cast with a warning)."""
-    if isinstance(x, (str, bytes)) or x is None:
-        raise TypeError(f"{name} must be real numbers; got {x!r}")
-    a = np.asarray(x)
-    if np.iscomplexobj(a):
-        raise TypeError(f"{name} must be real; got complex input")
-    if not (np.issubdtype(a.dtype, np.number) or a.dtype == bool):
-        raise TypeError(f"{name} must be real numbers; got dtype {a.dtype}")
-    a = a.astype(np.float64)
-    if not np.all(np.isfinite(a)):
-        raise ValueError(f"{name} has non-finite entries (NaN or inf)")
-    return a
+    """A finite real float64 array (the shared check: complex, boolean, non-numeric refused)."""
+    return as_float_array(x, name)
 
 
 def check_spectrum(x, name: str = "spectrum") -> Array:

@@ -26,7 +26,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .._validate import Array, check_depth, check_spectrum
+from .._validate import Array, as_float_array, check_depth, check_spectrum
 
 __all__ = [
     "scale",
@@ -51,16 +51,8 @@ __all__ = [
 # ----------------------------------------------------------------------------- input
 
 def _real(x, name: str) -> Array:
-    """``x`` as a float64 array; complex, boolean, non-numeric and non-finite input refused."""
-    a = np.asarray(x)
-    if np.iscomplexobj(a):
-        raise TypeError(f"{name} must be real; got a complex array")
-    if a.dtype == bool or not (np.issubdtype(a.dtype, np.integer) or np.issubdtype(a.dtype, np.floating)):
-        raise TypeError(f"{name} must be a real number or array; got dtype {a.dtype}")
-    a = a.astype(np.float64)
-    if not np.all(np.isfinite(a)):
-        raise ValueError(f"{name} must be finite; got NaN or inf")
-    return a
+    """A finite real float64 array (the shared check: complex, boolean, non-numeric refused)."""
+    return as_float_array(x, name)
 
 
 def _spectrum(phi) -> Array:
@@ -300,7 +292,7 @@ def epsilon_slope(phi, L: int, eta) -> Array:
     p = _spectrum(phi)
     r = np.where(p != 1.0, local_rate(p, L, eta), 0.0).max(axis=-1)
     if np.any(r >= 1):
-        raise ValueError("the fixed point is not attracting at this step size (local rate >= 1)")
+        raise ValueError("the fixed point is not attracting at this step size eta (local rate >= 1)")
     with np.errstate(divide="ignore"):
         return np.where(r > 0, 1.0 / (-2.0 * np.log(np.maximum(r, 1e-300))), 0.0)
 

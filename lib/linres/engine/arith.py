@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._validate import check_depth
+from .checks import check_eta
+
 __all__ = ["ipow", "underflow_floor", "guard_floor"]
 
 
@@ -28,12 +31,20 @@ def underflow_floor(L: int) -> float:
     >>> underflow_floor(2), underflow_floor(1000)
     (0.0, 0.5)
     """
+    L = check_depth(L)
     return 2.0 ** (-1000.0 / L) if L >= 3 else 0.0
 
 
 def guard_floor(L: int, eta, phi) -> float:
     r""":func:`underflow_floor`, or 0 (no flushing) if η(\|φ\| + 1) may be too large for it to be harmless."""
     zmin = underflow_floor(L)
+    check_eta(eta, "eta")
+    try:
+        finite = bool(np.all(np.isfinite(np.asarray(phi, dtype=np.complex128))))
+    except (TypeError, ValueError):
+        raise TypeError(f"phi must be an array of numbers; got {type(phi).__name__}") from None
+    if not finite:
+        raise ValueError("phi has non-finite entries (NaN or inf)")
     if zmin > 0.0 and np.size(phi) and np.size(eta):
         big = float(np.max(eta)) * (float(np.max(np.abs(phi))) + 1.0)
         if not big < 2.0**200:

@@ -1,9 +1,11 @@
 """Input checks of the engine's entry points, each naming the argument it refuses."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from .._validate import check_positive, check_positive_array
+from .._validate import check_count, check_positive, check_positive_array
 
 __all__ = ["check_record", "check_eta", "batch_eta", "check_batch"]
 
@@ -27,6 +29,9 @@ def check_eta(eta, name: str = "step size eta"):
 def batch_eta(eta, batch: tuple, n: int, name: str = "step size eta"):
     """A checked step size, flattened to (n,) if it is an array with (or broadcasting to) the batch shape."""
     eta = check_eta(eta, name)
+    n = check_count(n, "n", minimum=0)
+    if n != math.prod(batch):
+        raise ValueError(f"n must be the number of problems in the batch {batch}; got n = {n}")
     if np.ndim(eta) == 0:
         return eta
     try:

@@ -17,7 +17,7 @@ import time
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import linres
@@ -66,6 +66,9 @@ VALID = {
     "m": 0.5, "M": 2.0, "radius": 1.0, "angle": 0.5, "distance": 0.1, "eigenvalues": np.array([0.5, 2.0]),
     "lo": 0.5, "hi": 2.0, "negative": np.array([0.5]), "positive": np.array([1.5]), "margin": 0.3, "skew": 0.5,
     "c": 0.5, "w": 0.5 + 0.5j, "b": 2.0 + 0.0j, "form": None,
+    # engine helpers exported from linres.engine.*
+    "e": 2, "record": None, "batch": (2,), "kernel": "gd", "equal_layers": True,
+    "monitors": None, "table": {},
 }
 # Where a parameter name means something else in one function: its own valid values.
 OVERRIDES = {
@@ -81,13 +84,106 @@ OVERRIDES = {
     "linres.margin_trace.trace_margin_balanced": {"steps": 3},
     "linres.targets.symmetric_with_negative": {"negative": np.array([-0.5])},
     "linres.normal.layers_from_normal": {"z": np.array([1.0 + 0j, 1.0 + 0j])},
+    # steps is one count per problem (PHI gives a batch of 2 spectra), or a scalar
+    "linres.bounds.spd.replay": {"steps": 3},
+    # n is the number of problems in batch (2,)
+    "linres.engine.checks.batch_eta": {"n": 2},
 }
+# Where a "bad" value is valid input for one function: (function, parameter) -> why.
+# Only a non-empty array of finite real numbers is let through (see _legitimate); every
+# other malformed value (NaN, inf, strings, None, wrong kinds) must still be refused.
+_VECTORIZED = "vectorized elementwise: an array of values is a batch of problems"
+_BATCHED = "shape (..., d): a higher-dimensional array is a batch of spectra"
+LEGITIMATE = {
+    **{(f"linres.bounds.far.{f}", "lam"): _VECTORIZED for f in (
+        "jump_step", "monotone_step", "penalized_fixed_point", "penalized_plateau", "safe_step",
+        "witness_spectrum")},
+    ("linres.bounds.margin.contraction", "gamma"): _VECTORIZED,
+    ("linres.bounds.margin.lemma_max_step", "delta"): _VECTORIZED,
+    **{(f"linres.bounds.near_identity.{f}", "delta"): _VECTORIZED for f in (
+        "contraction", "error_bound", "hypotheses_hold", "layer_bound", "loss_bound", "radius", "rate")},
+    ("linres.bounds.near_identity.iteration_bound", "eta"): _VECTORIZED,
+    ("linres.engine.checks.check_eta", "eta"): "documented: a positive number or an array of them",
+    ("linres.engine.arith.guard_floor", "eta"): "eta may be an array over the batch",
+    **{(f"linres.updates.{f}", "eta"): "eta may be an array over the batch" for f in (
+        "gd", "margin_balanced", "penalized_gd")},
+    ("linres.bounds.far.critical_loss_bounds", "t"): _VECTORIZED,
+    ("linres.bounds.margin.loss_bound", "t"): _VECTORIZED,
+    ("linres.bounds.model.depth_one_loss", "t"): _VECTORIZED,
+    ("linres.bounds.margin.contraction", "eta"): _VECTORIZED,
+    **{(f"linres.bounds.near_identity.{f}", "eta"): _VECTORIZED for f in (
+        "contraction", "hypotheses_hold", "layer_bound", "max_distance", "radius", "rate")},
+    ("linres.bounds.near_identity.iteration_bound", "delta"): _VECTORIZED,
+    ("linres.bounds.negative.plateau_guaranteed", "eta"): _VECTORIZED,
+    ("linres.bounds.spd.local_rate", "eta"): "eta: a scalar or the batch shape",
+    ("linres.bounds.spd.replay", "L"): "documented: L is a scalar or an integer array of the batch shape",
+    ("linres.flow.solve_flow", "tau"): "tau holds the output times",
+    **{(q, "eta"): "eta may be an array over the batch" for q in (
+        "linres.bounds.spd.replay", "linres.engine.checks.batch_eta", "linres.normal.convergence_map")},
+    ("linres.engine.arith.guard_floor", "phi"): "phi: any array of targets (only its largest entry is used)",
+    # complex eigenvalues, one problem per entry, any shape (empty: an empty batch)
+    **{(f"linres.normal.{f}", "z"): "complex, elementwise" for f in ("root_index", "normal_loss", "normal_step")},
+    **{(f"linres.normal.{f}", "phi"): "complex eigenvalues of any shape" for f in (
+        "convergence_map", "principal_root", "normal_loss", "normal_step", "root_index", "run_normal")},
+    **{(f"linres.bounds.negative.{f}", "spectrum"): _BATCHED for f in (
+        "escape_rate", "flow_limit", "flow_limit_loss", "odd_depth_max_step", "plateau",
+        "plateau_guaranteed", "saddle_min_curvature", "saddle_point")},
+    ("linres.normal.normal_target", "spectrum"): _BATCHED,
+    **{(f"linres.normal.{f}", "z"): _VECTORIZED for f in ("root_index", "normal_loss", "normal_step")},
+    ("linres.flow.flow_rhs", "z"): _VECTORIZED,
+    **{(f"linres.scalar.{f}", "z"): _VECTORIZED for f in ("layers_from_scalar", "scalar_step", "scalar_loss")},
+    # phi is the spectrum of Φ here (the eigenvalues per problem), not a matrix
+    **{(f"linres.normal.{f}", "phi"): _BATCHED for f in ("convergence_map", "principal_root", "run_normal")},
+    ("linres.scalar.run_scalar", "phi"): _BATCHED,
+}
+
+# Where 0 is meaningful for a "positive" parameter: (function, parameter) -> why.
+ZERO_OK = {
+    ("linres.inits.perturbed_identity", "eps"): "eps = 0 means no perturbation",
+    ("linres.inits.near_identity", "scale"): "scale = 0 means no perturbation",
+    ("linres.bounds.spd.flow_loss_bound", "tau"): "tau is a time: the bound at tau = 0 is the initial loss",
+    ("linres.engine.dispatch.plan_layers", "n"): "n = 0 (an empty batch) is planned as the reference loop",
+    **{(q, "max_steps"): "max_steps = 0 evaluates the start without stepping" for q in (
+        "linres.normal.run_normal", "linres.scalar.run_scalar", "linres.train.run")},
+}
+# Where None is meaningful: (function, parameter) -> why.
+NONE_OK = {
+    **{(f"linres.bounds.spd.{f}", "eta"): "eta=None means the proved step" for f in (
+        "contraction", "loss_bound", "sharp_iteration_bound")},
+    ("linres.margin_trace.trace_margin_balanced", "tol"): "tol=None means no early stop",
+    ("linres.margin_trace.trace_margin_balanced", "layers"): "layers=None means the identity start",
+}
+
+# Parameters that are complex eigenvalues of any shape: complex or empty arrays are valid.
+COMPLEX_OK = {(f"linres.normal.{f}", n) for f, n in (
+    ("root_index", "z"), ("normal_loss", "z"), ("normal_step", "z"),
+    ("convergence_map", "phi"), ("principal_root", "phi"), ("normal_loss", "phi"), ("normal_step", "phi"),
+    ("root_index", "phi"), ("run_normal", "phi"))} | {("linres.engine.arith.guard_floor", "phi")}
+
+
+def _legitimate(qual, name, value):
+    """True when ``value`` is a valid input for this parameter of this function (LEGITIMATE)."""
+    if (qual, name) in ZERO_OK and type(value) in (int, float) and value == 0:
+        return True
+    if (qual, name) in NONE_OK and value is None:
+        return True
+    if (qual, name) not in LEGITIMATE or not isinstance(value, (list, np.ndarray)):
+        return False
+    try:
+        a = np.asarray(value)
+    except ValueError:
+        return False
+    if (qual, name) in COMPLEX_OK:
+        return a.dtype.kind in "iufc" and bool(np.all(np.isfinite(a)))
+    return a.size > 0 and a.dtype.kind in "iuf" and bool(np.all(np.isfinite(a)))
+
+
 FORM_TARGET = PHI
 # Functions that need more than the table above, or whose inputs are not arrays of numbers.
 SKIP = {
     # display helpers (figures, pages) and the global backend switch
     "linres.explore", "linres.figures", "linres.page", "linres._kernels.set_backend",
-    "linres.backend.set_backend",
+    "linres.backend.set_backend", "linres.engine.dispatch.set_backend",
 }
 
 
@@ -177,6 +273,7 @@ def test_malformed_input_is_refused_naming_the_argument(qual):
     def check(data):
         name = data.draw(st.sampled_from(params), label="parameter")
         bad = data.draw(st.sampled_from(BAD[KIND[name]]), label="value")
+        assume(not _legitimate(qual, name, bad))
         kwargs = _baseline(fn)
         kwargs[name] = bad
         faulthandler.dump_traceback_later(120, exit=True)
