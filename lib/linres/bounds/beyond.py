@@ -88,7 +88,7 @@ def segment_distance(phi) -> Array:
     >>> segment_distance(np.array([-1.0, 2.0, 1j])).round(4).tolist()
     [0.0, 1.0, 0.7071]
     """
-    return distance_to_segment(0.0, 1.0, phi)
+    return distance_to_segment(0.0, 1.0, _c(phi, "phi"))
 
 
 def small_step_eta(phi, L: int) -> Array:

@@ -112,9 +112,18 @@ def _compiled(backend: str | None) -> bool:
     return b != "numpy" and numba_available()
 
 
+def _check_n(n) -> None:
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+        raise ValueError(f"n must be a number of problems, an integer >= 0; got {n!r}")
+
+
 def plan_layers(kernel: str | None, n: int, L: int, d: int, equal_layers: bool, backend: str | None = None) -> str:
     """The loop for :func:`linres.train.run`: ``"reference"``, ``"scalar"``, ``"gd_blas"``,
     ``"gd_lanes"`` or ``"gd_loops"`` (see the table above)."""
+    _check_n(n)
+    for name, v in (("L", L), ("d", d)):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+            raise ValueError(f"{name} must be an integer >= 1; got {v!r}")
     if kernel != "gd" or n == 0 or not _compiled(backend):
         return "reference"
     if d == 1 and equal_layers:
@@ -142,6 +151,9 @@ def penalty_code(penalty) -> tuple[int, float] | None:
 
 def plan_spectrum(penalty, n: int, backend: str | None = None) -> str:
     """The loop for :func:`linres.scalar.run_scalar`: ``"scalar"`` or ``"reference"``."""
+    _check_n(n)
+    if penalty is not None and not callable(getattr(penalty, "scalar_grad", None)):
+        raise TypeError(f"penalty must be None or a Penalty with scalar_grad; got {penalty!r}")
     if n == 0 or not _compiled(backend) or penalty_code(penalty) is None:
         return "reference"
     return "scalar"

@@ -143,6 +143,7 @@ ZERO_OK = {
     ("linres.inits.near_identity", "scale"): "scale = 0 means no perturbation",
     ("linres.bounds.spd.flow_loss_bound", "tau"): "tau is a time: the bound at tau = 0 is the initial loss",
     ("linres.engine.dispatch.plan_layers", "n"): "n = 0 (an empty batch) is planned as the reference loop",
+    ("linres.engine.dispatch.plan_spectrum", "n"): "n = 0 (an empty batch) is planned as the reference loop",
     **{(q, "max_steps"): "max_steps = 0 evaluates the start without stepping" for q in (
         "linres.normal.run_normal", "linres.scalar.run_scalar", "linres.train.run")},
 }
@@ -155,7 +156,17 @@ NONE_OK = {
 }
 
 # Parameters that are complex eigenvalues of any shape: complex or empty arrays are valid.
-COMPLEX_OK = {(f"linres.normal.{f}", n) for f, n in (
+# The beyond bounds take phi as a batch of complex eigenvalues (any shape), and their
+# step sizes and balance_drift's eta broadcast over batches.
+LEGITIMATE.update({(f"linres.bounds.beyond.{f}", "phi"): _VECTORIZED for f in (
+    "root_multiplier", "small_step_envelope", "small_step_eta", "small_step_rate", "segment_distance")})
+LEGITIMATE.update({(f"linres.bounds.beyond.{f}", "eta"): _VECTORIZED for f in (
+    "root_multiplier", "small_step_envelope", "small_step_rate")})
+LEGITIMATE.update({("linres.bounds.beyond.stability_radius", "eta"): _VECTORIZED,
+                   ("linres.landscape.balance_drift", "eta"): _VECTORIZED})
+COMPLEX_OK = {(f"linres.bounds.beyond.{f}", "phi") for f in (
+    "root_multiplier", "small_step_envelope", "small_step_eta", "small_step_rate", "segment_distance")} | {
+    (f"linres.normal.{f}", n) for f, n in (
     ("root_index", "z"), ("normal_loss", "z"), ("normal_step", "z"),
     ("convergence_map", "phi"), ("principal_root", "phi"), ("normal_loss", "phi"), ("normal_step", "phi"),
     ("root_index", "phi"), ("run_normal", "phi"))} | {("linres.engine.arith.guard_floor", "phi")}
