@@ -42,7 +42,7 @@ def target(sigma_min: float) -> np.ndarray:
     return _rotation(0.9) @ np.diag([1.5, -s]) @ _rotation(0.2).T
 
 
-_ETA_L = tuple(np.round(np.linspace(0.1, 0.8, 8), 2))
+_ETA_L = tuple(np.round(np.linspace(0.05, 0.4, 8), 2))
 _SIGMA = tuple(np.round(np.linspace(0.1, 0.8, 8), 2))
 
 
