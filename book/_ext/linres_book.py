@@ -9,6 +9,8 @@
   which sphinx-togglebutton turns into the collapsible header (sphinx-proof gives
   proofs no title, and the toggle needs one).
 - Gives the reference list valid list semantics for assistive technology.
+- Names the sidebar's expand/collapse toggles (the theme renders them as a bare icon,
+  which screen readers announce as an unnamed button; axe: summary-name).
 - Drops sphinx-thebe's scripts: no page has a launch button that uses them, and the
   extension inlines its loader twice (a console error on every page).
 """
@@ -72,6 +74,21 @@ def _page(app, pagename, templatename, context, doctree):
         context["css_files"] = [s for s in css if "thebe" not in str(s)]
 
 
+_SUMMARY = re.compile(r"(<details[^>]*>\s*)<summary>")
+
+
+def _named_toggles(app, pagename, templatename, context, doctree):
+    make = context.get("generate_toctree_html")
+    if make is None:
+        return
+
+    def named(*args, **kwargs):
+        html = str(make(*args, **kwargs))
+        return _SUMMARY.sub(r'\1<summary aria-label="Show or hide the sections">', html)
+
+    context["generate_toctree_html"] = named
+
+
 def _is_thebe(script) -> bool:
     body = getattr(script, "attributes", {}).get("body", "") or ""
     return "thebe" in str(script) or "THEBE" in body
@@ -122,4 +139,5 @@ def setup(app):
     app.connect("autodoc-process-docstring", _plain_docstring)
     app.connect("doctree-read", _proof_titles)
     app.connect("html-page-context", _page)
+    app.connect("html-page-context", _named_toggles, priority=900)  # after the theme's own
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -16,7 +16,7 @@ diagnostics  balancedness, layer_distances, max_layer_distance, symmetric_invari
 inits        identity, zero_asymmetric, near_identity, perturbed_identity
 targets      near_identity, spd_with_condition, symmetric_with_spectrum, witness, …
 bounds       the book's proved bounds, one module per chapter
-explore      live (ipywidgets), static_slider (offline pages)
+explore      one frame function per chapter, drawn live (ipywidgets) or static (Vega-Lite)
 flow         gradient flow of the symmetric reduction (book/spd.ipynb)
 margin_trace the Result 5 iteration with every phase recorded (book/positive_margin.ipynb)
 normal       complex reduction for normal targets (book/beyond.ipynb)

@@ -32,6 +32,7 @@ from ._validate import Array, check_depth, check_target
 
 __all__ = ["margin", "margin_of", "project_margin", "balance", "BALANCINGS"]
 
+#: The two ways :func:`balance` can split a product into balanced factors (its ``method``).
 BALANCINGS = ("svd", "root")
 
 

@@ -64,7 +64,7 @@ __all__ = [
     "sample_region",
 ]
 
-# The corollary stated in the chapter: δ ≤ 1/10 and ηL ≤ 1/2 ⇒ r = 1/3 is admissible and κ ≥ 0.44.
+#: The corollary stated in the chapter: δ ≤ 1/10 and ηL ≤ 1/2 ⇒ r = 1/3 is admissible and κ ≥ 0.44.
 COROLLARY = {"delta": 0.1, "eta_L": 0.5, "r": 1.0 / 3.0, "kappa": 0.44}
 
 _GRID = 2000  # grid points for the first crossing in :func:`radius`

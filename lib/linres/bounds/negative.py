@@ -404,7 +404,7 @@ def escape_growth(spectrum, L: int, eta: float, t, penalty: Penalty | None = Non
     closed under the linearized step, which is I − η H_s with H_s the Hessian of
     ℓ + Σψ at step s (:func:`_pair_hessian`, closed form). The result is
 
-    .. math::  g(t) = \log_{10} \max_{u<v} ig\|	extstyle\prod_{s<t} (I − η H_s^{uv})ig\|_2 .
+    .. math::  g(t) = \log_{10} \max_{u<v} \big\|\textstyle\prod_{s<t} (I - \eta H_s^{uv})\big\|_2 .
 
     A perturbation of size ε (in the top direction) reaches size one after about the
     first t with g(t) = log₁₀(1/ε); a random one of size ε after the same t up to an

@@ -62,7 +62,9 @@ class Status(str, enum.Enum):
 
 _CODES = {Status.CONVERGED: 1, Status.MAX_STEPS: 2, Status.DIVERGED: 3, Status.STALLED: 4}
 _NAMES = np.array(["running"] + [s.value for s in _CODES], dtype="<U9")
+#: The status code of a problem that has not stopped yet.
 RUNNING = 0
+#: The status codes the kernels write, one per :class:`Status` (``Status.CONVERGED.code``, …).
 CONVERGED, MAX_STEPS, DIVERGED, STALLED = (s.code for s in Status)
 
 

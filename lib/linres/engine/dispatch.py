@@ -60,6 +60,7 @@ from .reference import loop
 
 __all__ = ["BACKENDS", "get_backend", "set_backend", "numba_available", "plan_layers", "plan_spectrum"]
 
+#: The backend settings accepted by :func:`set_backend` and ``LINRES_BACKEND``.
 BACKENDS = ("auto", "numba", "numpy")
 
 BLAS_MIN_D = 12  # from this width on, gd multiplies the d×d blocks with BLAS

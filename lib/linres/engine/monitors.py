@@ -51,6 +51,7 @@ def _layer_distances(w, phi):
     return np.linalg.norm(w - np.eye(w.shape[-1]), ord=2, axis=(-2, -1))
 
 
+#: The monitors of :func:`linres.train.run`: name → function of (layers, target) over a batch.
 LAYER_MONITORS = {
     "margin": _margin,
     "balancedness": _balancedness,
@@ -61,6 +62,7 @@ LAYER_MONITORS = {
     "product": lambda w, phi: _product(w),
 }
 
+#: The monitors of :func:`linres.scalar.run_scalar` and :func:`linres.normal.run_normal`.
 SPECTRUM_MONITORS = {
     "z": lambda z, phi: z.copy(),
 }
