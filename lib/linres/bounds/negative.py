@@ -414,16 +414,7 @@ def escape_growth(spectrum, L: int, eta: float, t, penalty: Penalty | None = Non
     ``t`` is an array of non-negative integer steps; the result has its shape.
     Penalties: None, :class:`~linres.WeightDecay`, :class:`~linres.OrthogonalityPenalty`.
     """
-    phi = check_spectrum(spectrum, "spectrum")
-    if phi.ndim != 1 or phi.size < 2:
-        raise ValueError("spectrum must be one spectrum with d >= 2 (shape (d,)) for escape_growth")
-    L = check_depth(L)
-    eta = _check_eta(eta)
-    _check_penalty(penalty)
-    if penalty is not None and not isinstance(penalty, (WeightDecay, OrthogonalityPenalty)):
-        raise TypeError("penalty must be None, WeightDecay or OrthogonalityPenalty for escape_growth")
-    tt = _check_steps(t)
-    T = int(tt.max()) if tt.size else 0
+    phi, L, eta, tt, T = _off_invariant_args(spectrum, L, eta, t, penalty, "escape_growth")
     want = np.zeros(T + 1, dtype=bool)
     want[tt.ravel()] = True
     d = phi.size
@@ -448,13 +439,23 @@ def escape_growth(spectrum, L: int, eta: float, t, penalty: Penalty | None = Non
     return g[tt]
 
 
-def _check_steps(t) -> Array:
+def _off_invariant_args(spectrum, L, eta, t, penalty, who: str):
+    """The checked arguments of the functions that linearize the run from I off the
+    invariant set: (φ, L, η, t, max t)."""
+    phi = check_spectrum(spectrum, "spectrum")
+    if phi.ndim != 1 or phi.size < 2:
+        raise ValueError(f"spectrum must be one spectrum with d >= 2 (shape (d,)) for {who}")
+    L = check_depth(L)
+    eta = _check_eta(eta)
+    _check_penalty(penalty)
+    if penalty is not None and not isinstance(penalty, (WeightDecay, OrthogonalityPenalty)):
+        raise TypeError(f"penalty must be None, WeightDecay or OrthogonalityPenalty for {who}")
     tt = np.asarray(t)
     if tt.dtype == bool or not np.issubdtype(tt.dtype, np.integer):
         raise TypeError(f"t must be integer steps; got dtype {tt.dtype}")
     if np.any(tt < 0):
         raise ValueError("t must be >= 0 (steps)")
-    return tt
+    return phi, L, eta, tt, (int(tt.max()) if tt.size else 0)
 
 
 def rounding_envelope(spectrum, L: int, eta: float, t, penalty: Penalty | None = None) -> Array:
@@ -475,16 +476,7 @@ def rounding_envelope(spectrum, L: int, eta: float, t, penalty: Penalty | None =
     A(t) ≥ t when some ρ_r ≥ 1 all along (rounding accumulates); it grows
     geometrically near a strict saddle (rounding is amplified).
     """
-    phi = check_spectrum(spectrum, "spectrum")
-    if phi.ndim != 1 or phi.size < 2:
-        raise ValueError("spectrum must be one spectrum with d >= 2 (shape (d,)) for rounding_envelope")
-    L = check_depth(L)
-    eta = _check_eta(eta)
-    _check_penalty(penalty)
-    if penalty is not None and not isinstance(penalty, (WeightDecay, OrthogonalityPenalty)):
-        raise TypeError("penalty must be None, WeightDecay or OrthogonalityPenalty for rounding_envelope")
-    tt = _check_steps(t)
-    T = int(tt.max()) if tt.size else 0
+    phi, L, eta, tt, T = _off_invariant_args(spectrum, L, eta, t, penalty, "rounding_envelope")
     ua, va = np.triu_indices(phi.size, 1)
     z = np.ones(phi.size)
     A = np.zeros(T + 1)
