@@ -200,6 +200,16 @@ def _sample(s: Series, n: int, log_x: bool, log_y: bool) -> tuple[np.ndarray, np
     return x[idx], y[idx]
 
 
+def _whole(r: float):
+    """``r`` as an int when it is whole (shorter JSON), else as it is."""
+    return int(r) if r.is_integer() and abs(r) < 1e15 else r
+
+
+def _round(a, digits: int):
+    """``a`` to ``digits`` significant digits."""
+    return _whole(float(f"{float(a):.{digits}g}"))
+
+
 class StaticExplore:
     """The precomputed Explore figure; displays as HTML (book) and text (nbval)."""
 
@@ -239,9 +249,13 @@ def _axis(kind: str):
 def static(explorer: Explorer) -> StaticExplore:
     """Compute every frame of ``explorer`` and return the Vega-Lite figure.
 
-    Rows are stored as CSV (frame index, series index, x, y), x rounded to 4 significant
-    digits and y to 3 (on a log axis, log10 y to 3 decimals); the page filters them by the controls' values. Axes are fitted to the
-    filtered rows, so each frame fills the plot.
+    The data are one record per distinct curve, ``{"k": [frames], "s": series, "x": [...],
+    "v": [...]}``, with x rounded to 4 significant digits and y to 3 (on a log axis, ``v``
+    is the integer nearest 1000·log10 y, y to 0.12 %); a curve that several frames share (a plateau
+    that does not depend on the step, a bound that depends on one control only) is stored
+    once with the list of its frames. The page keeps the records of the frame that the
+    controls select and flattens their arrays into points. Axes are fitted to the shown
+    points, so each frame fills the plot.
     """
     import altair as alt
 
@@ -249,7 +263,7 @@ def static(explorer: Explorer) -> StaticExplore:
         raise TypeError(f"explorer must be an Explorer; got {type(explorer).__name__}")
     names: list[str] = []
     kinds: list[str] = []
-    rows = ["k,s,x,v"]
+    records: dict[tuple, list[int]] = {}
     log_x, log_y = explorer.x_scale == "log", explorer.y_scale == "log"
     n_frames = 0
     for k, params in enumerate(explorer.grid()):
@@ -262,9 +276,16 @@ def static(explorer: Explorer) -> StaticExplore:
                 kinds.append(s.kind)
             j = names.index(s.name)
             x, y = _sample(s, explorer.points, log_x, log_y)
-            # a log axis stores log10(y) to 3 decimals (0.2 % of y): shorter than 3 digits of y
-            vals = (f"{np.log10(b):.3f}" for b in y) if log_y else (f"{b:.3g}" for b in y)
-            rows.extend(f"{k},{j},{a:.4g},{v}" for a, v in zip(x, vals))
+            if not x.size:
+                continue
+            # a log axis stores 1000·log10(y) as an integer (y to 0.12 %, below a pixel and
+            # within the 3 digits of the tooltip): shorter than 3 significant digits of y
+            v = [int(b) for b in np.round(1000 * np.log10(y))] if log_y else [_round(b, 3) for b in y]
+            curve = (j, tuple(_round(a, 4) for a in x), tuple(v))
+            if curve in records:
+                records[curve].append(k)  # the same curve in another frame: stored once
+            else:
+                records[curve] = [k]
         n_frames += 1
 
     params, terms, stride = [], [], 1
@@ -293,15 +314,16 @@ def static(explorer: Explorer) -> StaticExplore:
             colors.append("#777777")
             dashes.append([2, 2])
     label_expr = f"{json.dumps(names, ensure_ascii=False)}[datum.s]"
-    data = alt.InlineData(values="\n".join(rows),
-                          format=alt.DataFormat(type="csv", parse={c: "number" for c in "ksxv"}))
-    y_expr = "pow(10, datum.v)" if log_y else "datum.v"
+    data = alt.InlineData(values=[{"k": ks, "s": j, "x": list(x), "v": list(v)}
+                                  for (j, x, v), ks in records.items()])
+    y_expr = "pow(10, datum.v / 1000)" if log_y else "datum.v"
     x = alt.X("x:Q", title=explorer.x_title, scale=_scale(explorer.x_scale), axis=_axis(explorer.x_scale))
     y = alt.Y("y:Q", title=explorer.y_title, scale=_scale(explorer.y_scale), axis=_axis(explorer.y_scale))
     legend = alt.Legend(orient="bottom", title=None, labelLimit=400, symbolStrokeWidth=2)
     chart = (
         alt.Chart(data)
-        .transform_filter(f"datum.k == {' + '.join(terms)}")
+        .transform_filter(f"indexof(datum.k, {' + '.join(terms)}) >= 0")
+        .transform_flatten(["x", "v"])
         .transform_calculate(curve=label_expr, y=y_expr)
         .mark_line(strokeWidth=2, point=alt.OverlayMarkDef(size=18, filled=True))
         .encode(
