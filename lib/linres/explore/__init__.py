@@ -21,11 +21,13 @@ import itertools
 import json
 import math
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
-__all__ = ["Control", "Series", "Frame", "Explorer", "static", "live", "draw", "chapter", "CHAPTERS"]
+__all__ = ["Control", "Series", "Frame", "Explorer", "static", "live", "draw", "chapter", "CHAPTERS",
+           "depth_control", "step_control", "LOSS_AXES", "real", "depth"]
 
 #: Chapters with an Explore section, by notebook name (module ``linres.explore.<name>``).
 CHAPTERS = ("model", "near_identity", "far_from_identity", "spd", "negative_eigenvalue",
@@ -172,6 +174,40 @@ class Explorer:
         names = [c.name for c in self.controls]
         for combo in itertools.product(*(c.values for c in self.controls)):
             yield dict(zip(names, combo))
+
+
+# ------------------------------------------------------------- shared by the chapters
+
+def depth_control(values, default=None) -> Control:
+    """The depth :math:`L` as a control (keyword ``L`` of the frame function)."""
+    return Control("L", "L", "L", tuple(values), default)
+
+
+def step_control(values, default=None) -> Control:
+    r"""The step as the book writes it, :math:`\eta L` (keyword ``eta_L``; η = (ηL)/L)."""
+    return Control("eta_L", "ηL", r"\eta L", tuple(values), default)
+
+
+#: Axis titles of a figure of the loss against the step t: ``Explorer(..., **LOSS_AXES)``.
+LOSS_AXES = MappingProxyType({"x_title": "step t", "y_title": "loss ℓ(Θₜ)",
+                              "x_math": r"step $t$", "y_math": r"loss $\ell(\Theta_t)$"})
+
+
+def real(name: str, value) -> float:
+    """``value`` as a float: TypeError unless a real number, ValueError unless finite; the
+    message names ``name`` (a frame function's check of its arguments)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a real number; got {value!r}")
+    if not math.isfinite(float(value)):
+        raise ValueError(f"{name} must be finite; got {value!r}")
+    return float(value)
+
+
+def depth(L) -> int:
+    """``L`` as an int: ValueError naming L unless an integer depth ≥ 1."""
+    if isinstance(L, (bool, np.bool_)) or not isinstance(L, (int, np.integer)) or L < 1:
+        raise ValueError(f"L must be an integer depth >= 1; got {L!r}")
+    return int(L)
 
 
 def chapter(name: str) -> Explorer:

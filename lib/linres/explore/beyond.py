@@ -17,7 +17,7 @@ import numpy as np
 
 from .. import landscape
 from ..bounds.beyond import det_floor
-from . import Control, Explorer, Frame, Series
+from . import LOSS_AXES, Control, Explorer, Frame, Series, depth_control, step_control
 
 __all__ = ["target", "frame", "EXPLORER"]
 
@@ -85,14 +85,11 @@ EXPLORER = Explorer(
     name="beyond",
     frame=frame,
     controls=(
-        Control("L", "L", "L", _DEPTHS, default=2),
-        Control("eta_L", "ηL", r"\eta L", _ETA_L, default=0.4),
+        depth_control(_DEPTHS, default=2),
+        step_control(_ETA_L, default=0.4),
         Control("sigma_min", "σ_min", r"\sigma_{\min}", _SIGMA, default=0.3),
     ),
-    x_title="step t",
-    y_title="loss ℓ(Θₜ)",
-    x_math=r"step $t$",
-    y_math=r"loss $\ell(\Theta_t)$",
+    **LOSS_AXES,
     points=12,  # the loss falls onto the floor and stays there: 12 points show it
     description="Loss of gradient descent from the identity against the step, on a log scale, "
                 "on a 2 by 2 target with negative determinant, beside the determinant floor "

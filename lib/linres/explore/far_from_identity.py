@@ -18,7 +18,7 @@ import numpy as np
 
 from ..bounds import far
 from ..penalties import OrthogonalityPenalty, WeightDecay
-from . import Control, Explorer, Frame, Series
+from . import Control, Explorer, Frame, Series, depth_control, step_control
 
 __all__ = ["frame", "final_losses", "EXPLORER", "KAPPAS", "STEPS"]
 
@@ -89,8 +89,8 @@ EXPLORER = Explorer(
     frame=frame,
     controls=(
         Control("lam", "λ", r"\lambda", _LAMS, default=0.5),
-        Control("L", "L", "L", _DEPTHS, default=3),
-        Control("eta_L", "ηL", r"\eta L", _ETA_L, default=0.4),
+        depth_control(_DEPTHS, default=3),
+        step_control(_ETA_L, default=0.4),
     ),
     x_title="penalty strength κ",
     y_title="loss after 2,000 steps",
