@@ -90,7 +90,7 @@ EXPLORER = Explorer(
         Control("sigma_min", "σ_min", r"\sigma_{\min}", _SIGMA, default=0.3),
     ),
     **LOSS_AXES,
-    points=12,  # the loss falls onto the floor and stays there: 12 points show it
+    points=10,  # the loss falls onto the floor and stays there: 10 points show it (page ≤ 400 KB)
     description="Loss of gradient descent from the identity against the step, on a log scale, "
                 "on a 2 by 2 target with negative determinant, beside the determinant floor "
                 "(a horizontal dashed line), for the chosen depth, step size and smallest "
