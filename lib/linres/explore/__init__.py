@@ -21,11 +21,13 @@ import itertools
 import json
 import math
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
-__all__ = ["Control", "Series", "Frame", "Explorer", "static", "live", "draw", "chapter", "CHAPTERS"]
+__all__ = ["Control", "Series", "Frame", "Explorer", "static", "live", "draw", "chapter", "CHAPTERS",
+           "depth_control", "step_control", "LOSS_AXES", "real", "depth"]
 
 #: Chapters with an Explore section, by notebook name (module ``linres.explore.<name>``).
 CHAPTERS = ("model", "near_identity", "far_from_identity", "spd", "negative_eigenvalue",
@@ -174,6 +176,40 @@ class Explorer:
             yield dict(zip(names, combo))
 
 
+# ------------------------------------------------------------- shared by the chapters
+
+def depth_control(values, default=None) -> Control:
+    """The depth :math:`L` as a control (keyword ``L`` of the frame function)."""
+    return Control("L", "L", "L", tuple(values), default)
+
+
+def step_control(values, default=None) -> Control:
+    r"""The step as the book writes it, :math:`\eta L` (keyword ``eta_L``; η = (ηL)/L)."""
+    return Control("eta_L", "ηL", r"\eta L", tuple(values), default)
+
+
+#: Axis titles of a figure of the loss against the step t: ``Explorer(..., **LOSS_AXES)``.
+LOSS_AXES = MappingProxyType({"x_title": "step t", "y_title": "loss ℓ(Θₜ)",
+                              "x_math": r"step $t$", "y_math": r"loss $\ell(\Theta_t)$"})
+
+
+def real(name: str, value) -> float:
+    """``value`` as a float: TypeError unless a real number, ValueError unless finite; the
+    message names ``name`` (a frame function's check of its arguments)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a real number; got {value!r}")
+    if not math.isfinite(float(value)):
+        raise ValueError(f"{name} must be finite; got {value!r}")
+    return float(value)
+
+
+def depth(L) -> int:
+    """``L`` as an int: ValueError naming L unless an integer depth ≥ 1."""
+    if isinstance(L, (bool, np.bool_)) or not isinstance(L, (int, np.integer)) or L < 1:
+        raise ValueError(f"L must be an integer depth >= 1; got {L!r}")
+    return int(L)
+
+
 def chapter(name: str) -> Explorer:
     """The :class:`Explorer` of the chapter ``book/<name>.ipynb``."""
     if name not in CHAPTERS:
@@ -198,6 +234,16 @@ def _sample(s: Series, n: int, log_x: bool, log_y: bool) -> tuple[np.ndarray, np
         t = np.linspace(x[0], x[-1], n)
     idx = np.unique(np.clip(np.searchsorted(x, t), 0, x.size - 1))
     return x[idx], y[idx]
+
+
+def _whole(r: float):
+    """``r`` as an int when it is whole (shorter JSON), else as it is."""
+    return int(r) if r.is_integer() and abs(r) < 1e15 else r
+
+
+def _round(a, digits: int):
+    """``a`` to ``digits`` significant digits."""
+    return _whole(float(f"{float(a):.{digits}g}"))
 
 
 class StaticExplore:
@@ -239,9 +285,13 @@ def _axis(kind: str):
 def static(explorer: Explorer) -> StaticExplore:
     """Compute every frame of ``explorer`` and return the Vega-Lite figure.
 
-    Rows are stored as CSV (frame index, series index, x, y), x rounded to 4 significant
-    digits and y to 3 (on a log axis, log10 y to 3 decimals); the page filters them by the controls' values. Axes are fitted to the
-    filtered rows, so each frame fills the plot.
+    The data are one record per distinct curve, ``{"k": [frames], "s": series, "x": [...],
+    "v": [...]}``, with x rounded to 4 significant digits and y to 3 (on a log axis, ``v``
+    is the integer nearest 1000·log10 y, y to 0.12 %); a curve that several frames share (a plateau
+    that does not depend on the step, a bound that depends on one control only) is stored
+    once with the list of its frames. The page keeps the records of the frame that the
+    controls select and flattens their arrays into points. Axes are fitted to the shown
+    points, so each frame fills the plot.
     """
     import altair as alt
 
@@ -249,7 +299,7 @@ def static(explorer: Explorer) -> StaticExplore:
         raise TypeError(f"explorer must be an Explorer; got {type(explorer).__name__}")
     names: list[str] = []
     kinds: list[str] = []
-    rows = ["k,s,x,v"]
+    records: dict[tuple, list[int]] = {}
     log_x, log_y = explorer.x_scale == "log", explorer.y_scale == "log"
     n_frames = 0
     for k, params in enumerate(explorer.grid()):
@@ -262,9 +312,16 @@ def static(explorer: Explorer) -> StaticExplore:
                 kinds.append(s.kind)
             j = names.index(s.name)
             x, y = _sample(s, explorer.points, log_x, log_y)
-            # a log axis stores log10(y) to 3 decimals (0.2 % of y): shorter than 3 digits of y
-            vals = (f"{np.log10(b):.3f}" for b in y) if log_y else (f"{b:.3g}" for b in y)
-            rows.extend(f"{k},{j},{a:.4g},{v}" for a, v in zip(x, vals))
+            if not x.size:
+                continue
+            # a log axis stores 1000·log10(y) as an integer (y to 0.12 %, below a pixel and
+            # within the 3 digits of the tooltip): shorter than 3 significant digits of y
+            v = [int(b) for b in np.round(1000 * np.log10(y))] if log_y else [_round(b, 3) for b in y]
+            curve = (j, tuple(_round(a, 4) for a in x), tuple(v))
+            if curve in records:
+                records[curve].append(k)  # the same curve in another frame: stored once
+            else:
+                records[curve] = [k]
         n_frames += 1
 
     params, terms, stride = [], [], 1
@@ -293,15 +350,16 @@ def static(explorer: Explorer) -> StaticExplore:
             colors.append("#777777")
             dashes.append([2, 2])
     label_expr = f"{json.dumps(names, ensure_ascii=False)}[datum.s]"
-    data = alt.InlineData(values="\n".join(rows),
-                          format=alt.DataFormat(type="csv", parse={c: "number" for c in "ksxv"}))
-    y_expr = "pow(10, datum.v)" if log_y else "datum.v"
+    data = alt.InlineData(values=[{"k": ks, "s": j, "x": list(x), "v": list(v)}
+                                  for (j, x, v), ks in records.items()])
+    y_expr = "pow(10, datum.v / 1000)" if log_y else "datum.v"
     x = alt.X("x:Q", title=explorer.x_title, scale=_scale(explorer.x_scale), axis=_axis(explorer.x_scale))
     y = alt.Y("y:Q", title=explorer.y_title, scale=_scale(explorer.y_scale), axis=_axis(explorer.y_scale))
     legend = alt.Legend(orient="bottom", title=None, labelLimit=400, symbolStrokeWidth=2)
     chart = (
         alt.Chart(data)
-        .transform_filter(f"datum.k == {' + '.join(terms)}")
+        .transform_filter(f"indexof(datum.k, {' + '.join(terms)}) >= 0")
+        .transform_flatten(["x", "v"])
         .transform_calculate(curve=label_expr, y=y_expr)
         .mark_line(strokeWidth=2, point=alt.OverlayMarkDef(size=18, filled=True))
         .encode(

@@ -18,7 +18,7 @@ import numpy as np
 
 from ..bounds import far
 from ..penalties import OrthogonalityPenalty, WeightDecay
-from . import Control, Explorer, Frame, Series
+from . import Control, Explorer, Frame, Series, depth_control, step_control
 
 __all__ = ["frame", "final_losses", "EXPLORER", "KAPPAS", "STEPS"]
 
@@ -27,7 +27,7 @@ KAPPAS = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0, 1.5, 2.0)
 #: Steps of every run.
 STEPS = 2000
 _LAMS = (0.1, 0.2, 0.3, 0.5, 0.7, 1.0, 1.5, 2.0)
-_DEPTHS = (2, 3, 4, 5)
+_DEPTHS = (2, 3, 4, 5, 6, 7, 8, 9)  # four even and four odd depths
 _ETA_L = (0.1, 0.2, 0.4, 0.6, 0.8, 1.2, 1.8, 2.4)
 _PENALTIES = (("weight decay", WeightDecay), ("orthogonality", OrthogonalityPenalty))
 
@@ -55,7 +55,7 @@ def final_losses(lam, L: int, eta, kappa, orthogonality, steps: int = STEPS) -> 
         return np.where(alive, 0.5 * (z**L + lam) ** 2, np.nan)
 
 
-@lru_cache(maxsize=8)
+@lru_cache(maxsize=16)
 def _table(L: int, lams: tuple, eta_ls: tuple) -> dict:
     """Final loss for every (λ, ηL, κ) at depth L, per penalty; NaN where a run diverged."""
     lam = np.asarray(lams, float)[:, None, None]
@@ -89,8 +89,8 @@ EXPLORER = Explorer(
     frame=frame,
     controls=(
         Control("lam", "λ", r"\lambda", _LAMS, default=0.5),
-        Control("L", "L", "L", _DEPTHS, default=3),
-        Control("eta_L", "ηL", r"\eta L", _ETA_L, default=0.4),
+        depth_control(_DEPTHS, default=3),
+        step_control(_ETA_L, default=0.4),
     ),
     x_title="penalty strength κ",
     y_title="loss after 2,000 steps",

@@ -26,7 +26,7 @@ from ..bounds import near_identity
 from ..model import identity_layers
 from ..train import run
 from ..updates import gd
-from . import Control, Explorer, Frame, Series
+from . import LOSS_AXES, Control, Explorer, Frame, Series, depth, depth_control, real, step_control
 
 __all__ = ["frame", "EXPLORER", "DIM", "SEED", "TOL", "MAX_STEPS"]
 
@@ -39,13 +39,6 @@ _DEPTHS = (1, 2, 3, 4, 8, 16, 32, 64)
 _DELTAS = (0.05, 0.1, 0.25, 0.5, 1.0, 1.5, 2.0, 2.5)
 # Not evenly spaced (small steps matter): the page shows a menu, as for L and δ.
 _ETA_L = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.65, 0.8)
-
-
-def _check(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name} must be a real number; got {value!r}")
-    if not math.isfinite(float(value)):
-        raise ValueError(f"{name} must be finite; got {value!r}")
 
 
 def _ends_at(l0: float, factor: float, t_last: int) -> int:
@@ -68,15 +61,11 @@ def frame(L: int = 8, delta: float = 0.5, eta_L: float = 0.5) -> Frame:
     r"""One frame: the loss :math:`\ell(\Theta_t)` of GD with :math:`\eta = (\eta L)/L`
     from the identity on :math:`\Phi = I + \delta G/\|G\|_F` (d = 4, seed 0), with the
     depth-one reference and, where it applies, the bound of Result 1."""
-    if isinstance(L, bool) or not isinstance(L, (int, np.integer)) or L < 1:
-        raise ValueError(f"L must be an integer depth >= 1; got {L!r}")
-    _check("delta", delta)
-    _check("eta_L", eta_L)
+    L, delta, eta_L = depth(L), real("delta", delta), real("eta_L", eta_L)
     if delta < 0:
         raise ValueError(f"delta must be >= 0; got {delta!r}")
     if not 0 < eta_L < 1:
         raise ValueError(f"eta_L must lie in (0, 1); got {eta_L!r}")
-    L, delta, eta_L = int(L), float(delta), float(eta_L)
     phi = targets.near_identity(DIM, delta, np.random.default_rng(SEED))
     res = run(gd(eta_L / L), identity_layers(L, DIM), phi, tol=TOL, max_steps=MAX_STEPS)
     t_last = int(res.history_steps[-1])
@@ -99,14 +88,11 @@ EXPLORER = Explorer(
     name="model",
     frame=frame,
     controls=(
-        Control("L", "L", "L", _DEPTHS, default=8),
+        depth_control(_DEPTHS, default=8),
         Control("delta", "δ", r"\delta", _DELTAS, default=0.5),
-        Control("eta_L", "ηL", r"\eta L", _ETA_L, default=0.5),
+        step_control(_ETA_L, default=0.5),
     ),
-    x_title="step t",
-    y_title="loss ℓ(Θₜ)",
-    x_math=r"step $t$",
-    y_math=r"loss $\ell(\Theta_t)$",
+    **LOSS_AXES,
     points=12,
     description="Loss of gradient descent from the identity against the step, on a log scale, "
                 "for the chosen depth L, distance δ of the target from I and step ηL; "

@@ -17,7 +17,7 @@ from ..bounds import near_identity as ni
 from ..model import identity_layers
 from ..train import run
 from ..updates import gd
-from . import Control, Explorer, Frame, Series
+from . import LOSS_AXES, Control, Explorer, Frame, Series, depth, depth_control, real, step_control
 
 __all__ = ["frame", "EXPLORER"]
 
@@ -59,13 +59,10 @@ def frame(delta: float = 0.1, L: int = 8, eta_L: float = 0.5) -> Frame:
     >>> [s.kind for s in frame(0.35, 8, 0.5).series]
     ['measured']
     """
-    if isinstance(L, (bool, np.bool_)) or not isinstance(L, (int, np.integer)) or L < 1:
-        raise ValueError(f"depth L must be an integer >= 1; got {L!r}")
+    L, delta, eta_L = depth(L), real("delta", delta), real("eta_L", eta_L)
     for name, v in (("delta", delta), ("eta_L", eta_L)):
-        if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.integer, np.floating)) \
-                or not np.isfinite(v) or v <= 0:
-            raise ValueError(f"{name} must be a finite number > 0; got {v!r}")
-    L, delta, eta_L = int(L), float(delta), float(eta_L)
+        if v <= 0:
+            raise ValueError(f"{name} must be > 0; got {v!r}")
     steps, loss, status, n = _history(delta, L, eta_L)
     series = [Series("measured loss ℓ(Θₜ)", steps, loss)]
     rho = float(ni.rate(delta, L, eta_L / L))
@@ -83,13 +80,10 @@ EXPLORER = Explorer(
     frame=frame,
     controls=(
         Control("delta", "δ", r"\delta", DELTAS, default=0.1),
-        Control("L", "L", "L", DEPTHS, default=8),
-        Control("eta_L", "ηL", r"\eta L", ETA_LS, default=0.5),
+        depth_control(DEPTHS, default=8),
+        step_control(ETA_LS, default=0.5),
     ),
-    x_title="step t",
-    y_title="loss ℓ(Θₜ)",
-    x_math=r"step $t$",
-    y_math=r"loss $\ell(\Theta_t)$",
+    **LOSS_AXES,
     description="Loss of gradient descent from the identity against the step, on a log scale, "
                 "for the chosen distance δ of the target from I, depth L and step ηL, with the "
                 "proved bound as a dashed line wherever the theorem's hypotheses hold.",

@@ -14,7 +14,7 @@ from ..bounds import negative as _neg
 from ..scalar import run_scalar
 from ..train import run
 from ..updates import gd
-from . import Control, Explorer, Frame, Series
+from . import LOSS_AXES, Control, Explorer, Frame, Series, depth_control
 
 __all__ = ["frame", "EXPLORER"]
 
@@ -52,12 +52,9 @@ EXPLORER = Explorer(
     frame=frame,
     controls=(
         Control("lam", "λ", r"\lambda", (0.2, 0.3, 0.4, 0.6, 0.8, 1.0, 1.3, 1.6), default=1.0),
-        Control("L", "L", "L", (2, 3, 4, 6, 8, 12, 16, 32), default=8),
+        depth_control((2, 3, 4, 6, 8, 12, 16, 32), default=8),
     ),
-    x_title="step t",
-    y_title="loss ℓ(Θₜ)",
-    x_math=r"step $t$",
-    y_math=r"loss $\ell(\Theta_t)$",
+    **LOSS_AXES,
     points=16,
     description="Loss against the step, on a log scale, of float64 gradient descent from a "
                 "slightly perturbed identity and of the exact reduction from the identity, on a "

@@ -23,7 +23,7 @@ from ..margin import margin as _margin
 from ..model import identity_layers
 from ..train import run
 from ..updates import margin_balanced
-from . import Control, Explorer, Frame, Series
+from . import LOSS_AXES, Control, Explorer, Frame, Series
 
 __all__ = ["frame", "EXPLORER", "HORIZON"]
 
@@ -83,10 +83,7 @@ EXPLORER = Explorer(
         Control("skew", "‖Φ−Φᵀ‖_F", r"\|\Phi-\Phi^\top\|_F", SKEWS, default=2.0),
         Control("eta_ratio", "η/η*", r"\eta/\eta^*", STEPS, default=8),
     ),
-    x_title="step t",
-    y_title="loss ℓ(Θₜ)",
-    x_math=r"step $t$",
-    y_math=r"loss $\ell(\Theta_t)$",
+    **LOSS_AXES,
     description="Loss against the step, on a log scale, of the margin-keeping balanced algorithm at a "
                 "multiple of the theorem's step, with the theorem's loss bound at its own step as a dashed "
                 "line, for the chosen target margin and skew.",

@@ -17,7 +17,7 @@ import numpy as np
 from ..analysis import first_crossing
 from ..bounds import spd
 from ..scalar import run_scalar
-from . import Control, Explorer, Frame, Series
+from . import LOSS_AXES, Control, Explorer, Frame, Series, depth_control
 
 __all__ = ["spectrum", "frame", "EXPLORER"]
 
@@ -66,13 +66,10 @@ EXPLORER = Explorer(
     frame=frame,
     controls=(
         Control("kappa", "κ", r"\kappa", KAPPA_VALUES, default=KAPPA_VALUES[3]),
-        Control("L", "L", "L", L_VALUES, default=4),
+        depth_control(L_VALUES, default=4),
         Control("eps", "ε", r"\varepsilon", EPS_VALUES[::-1], default=1e-6),
     ),
-    x_title="step t",
-    y_title="loss ℓ(Θₜ)",
-    x_math=r"step $t$",
-    y_math=r"loss $\ell(\Theta_t)$",
+    **LOSS_AXES,
     points=9,
     description="Loss of gradient descent from the identity against the step, on a log scale, "
                 "on a symmetric positive definite target with the chosen condition number, depth "

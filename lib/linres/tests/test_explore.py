@@ -54,16 +54,32 @@ def test_static_has_every_frame_and_filters_by_control_index():
     assert fig.n_frames == 12
     spec = fig.spec
     data = spec["datasets"][spec["data"]["name"]] if "datasets" in spec else spec["data"]["values"]
-    csv = data.splitlines()
-    frames = {int(r.split(",")[0]) for r in csv[1:]}
-    assert frames == set(range(12))
+    # one record per distinct curve, with the frames that show it
+    assert {k for r in data for k in r["k"]} == set(range(12))
+    for k, params in enumerate(EX.grid()):
+        fr = EX.frame(**params)
+        mine = sorted((r for r in data if k in r["k"]), key=lambda r: r["s"])
+        assert [r["s"] for r in mine] == [0, 1]
+        for r, s in zip(mine, fr.series):
+            assert len(r["x"]) == len(r["v"]) <= EX.points
+            # y to 0.12 %: v is the integer nearest 1000·log10 y
+            np.testing.assert_allclose(10 ** (np.array(r["v"]) / 1000), np.interp(r["x"], s.x, s.y), rtol=2e-3)
+    # the bound depends on a/b only: (a, b) = (0.5, 1) and (1.0, 2) share it, stored once
+    bounds = [r for r in data if r["s"] == 1]
+    assert len(bounds) < 12 and any(len(r["k"]) > 1 for r in bounds)
     # the filter maps the controls' values to the row-major frame index
     expr = spec["transform"][0]["filter"]
+    assert spec["transform"][1] == {"flatten": ["x", "v"]}
+
+    def _indexof(arr, v):
+        return arr.index(v) if v in arr else -1
+
     for k, params in enumerate(EX.grid()):
         env = dict(params)
-        js = expr.replace("datum.k", str(k))
-        js = js.replace("indexof(", "_indexof(").replace("round(", "_round(")
-        assert eval(js, {"_indexof": lambda arr, v: arr.index(v), "_round": round}, env), (k, params)
+        for frames, shown in (([k], True), ([j for j in range(12) if j != k], False)):
+            js = expr.replace("datum.k", repr(frames))
+            js = js.replace("indexof(", "_indexof(").replace("round(", "_round(")
+            assert eval(js, {"_indexof": _indexof, "_round": round}, env) is shown, (k, params)
     assert {p["name"] for p in spec["params"]} == {"a", "b"}
     assert spec["usermeta"]["linres"]["frames"] == 12
     html = fig._repr_html_()
