@@ -355,7 +355,8 @@ def static(explorer: Explorer) -> StaticExplore:
     y_expr = "pow(10, datum.v / 1000)" if log_y else "datum.v"
     x = alt.X("x:Q", title=explorer.x_title, scale=_scale(explorer.x_scale), axis=_axis(explorer.x_scale))
     y = alt.Y("y:Q", title=explorer.y_title, scale=_scale(explorer.y_scale), axis=_axis(explorer.y_scale))
-    legend = alt.Legend(orient="bottom", title=None, labelLimit=400, symbolStrokeWidth=2)
+    # one entry per line under the plot: a row of long labels would run off a phone screen
+    legend = alt.Legend(orient="bottom", direction="vertical", title=None, labelLimit=400, symbolStrokeWidth=2)
     chart = (
         alt.Chart(data)
         .transform_filter(f"indexof(datum.k, {' + '.join(terms)}) >= 0")
@@ -374,7 +375,7 @@ def static(explorer: Explorer) -> StaticExplore:
         .properties(width="container", height=explorer.height, description=explorer.description,
                     autosize=alt.AutoSizeParams(type="fit-x", contains="padding", resize=True))
         .configure(font="DejaVu Serif, Georgia, serif")
-        .configure_axis(labelFontSize=12, titleFontSize=13, grid=True, gridOpacity=0.4)
+        .configure_axis(labelFontSize=12, titleFontSize=13, grid=True, gridOpacity=0.4, labelSeparation=6)
         .configure_legend(labelFontSize=12)
         .configure_view(stroke=None)
     )
