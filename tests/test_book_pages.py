@@ -240,6 +240,13 @@ def test_page(page_name, width, server, browser):
         page.wait_for_function(
             "(n) => document.querySelectorAll('figure.linres-explore svg .mark-line').length >= n", arg=n_explore)
     page.wait_for_timeout(300)
+    if n_explore:  # the chart (legend and axis labels included) fits its figure's width
+        over = page.evaluate("""() => Array.from(document.querySelectorAll('figure.linres-explore svg'))
+          .map(s => { const r = s.getBoundingClientRect();
+                      const parts = Array.from(s.querySelectorAll('g.role-legend, g.role-axis'))
+                        .map(g => g.getBoundingClientRect());
+                      return Math.round(Math.max(0, ...parts.map(p => Math.max(p.right - r.right, r.left - p.left)))); })""")
+        assert all(o <= 1 for o in over), f"Explore chart wider than its figure by {over} px at {w} px"
 
     # MathJax marks a formula it cannot parse with a red-on-yellow mjx-merror
     errors = page.evaluate("() => Array.from(document.querySelectorAll('mjx-merror'))"
