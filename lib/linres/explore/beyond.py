@@ -77,7 +77,7 @@ def frame(L: int = 2, eta_L: float = 0.4, sigma_min: float = 0.3) -> Frame:
     note = (f"a layer's det < 0 at step {first}; {status} at step {n}"
             if first >= 0 else f"every det Θ_i > 0 for all {BUDGET} steps")
     return Frame((Series("loss of GD from I", steps, loss),
-                  Series("determinant floor σ_min²/2", [0, end], [floor, floor], kind="bound")),
+                  Series("determinant floor σₘᵢₙ²/2", [0, end], [floor, floor], kind="bound")),
                  note=note)
 
 
@@ -87,7 +87,7 @@ EXPLORER = Explorer(
     controls=(
         depth_control(_DEPTHS, default=2),
         step_control(_ETA_L, default=0.4),
-        Control("sigma_min", "σ_min", r"\sigma_{\min}", _SIGMA, default=0.3),
+        Control("sigma_min", "σₘᵢₙ", r"\sigma_{\min}", _SIGMA, default=0.3),
     ),
     **LOSS_AXES,
     points=10,  # the loss falls onto the floor and stays there: 10 points show it (page ≤ 400 KB)
