@@ -20,7 +20,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["first_crossing", "PowerFit", "fit_power", "r_squared", "binned_mean", "binned_median", "hessian"]
+__all__ = ["first_crossing", "problem_history", "PowerFit", "fit_power", "r_squared", "binned_mean", "binned_median", "hessian"]
 
 Array = np.ndarray
 
@@ -79,6 +79,30 @@ class PowerFit(NamedTuple):
     def __call__(self, x) -> Array:
         """The fitted power law evaluated at ``x``."""
         return self.prefactor * np.asarray(x, dtype=float) ** self.exponent
+
+
+def problem_history(result, k: int) -> tuple[Array, Array]:
+    """Problem ``k`` of a batched run's :class:`~linres.engine.contract.Result`: its recorded
+    steps and losses up to its own stop, ending at its stop step with its final loss, as a
+    run of that problem alone records them (a batch keeps recording until its last problem
+    stops, and adds a row at the end only for that last stop).
+
+    >>> import numpy as np, linres
+    >>> res = linres.run(linres.gd(0.1), linres.identity_layers(2, 1, (2,)),
+    ...                  np.array([[[1.2]], [[1.5]]]), tol=1e-6, record_every=10)
+    >>> [int(t) for t in problem_history(res, 0)[0]], int(res.steps[0])
+    ([0, 10, 19], 19)
+    """
+    steps = np.asarray(result.history_steps)
+    loss = np.asarray(result.history_loss).reshape(steps.size, -1)
+    stops, final = np.reshape(result.steps, -1), np.reshape(result.loss, -1)
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 0 <= k < stops.size:
+        raise ValueError(f"k must be a problem index in [0, {stops.size}); got {k!r}")
+    keep = steps <= stops[k]
+    t, v = steps[keep], loss[keep, k]
+    if t.size == 0 or t[-1] != stops[k]:
+        t, v = np.append(t, stops[k]), np.append(v, final[k])
+    return t, v
 
 
 def _positive_pairs(x, y, name_x: str = "x", name_y: str = "y") -> tuple[Array, Array]:

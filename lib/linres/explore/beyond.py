@@ -16,6 +16,7 @@ import functools
 import numpy as np
 
 from .. import landscape
+from ..analysis import problem_history
 from ..bounds.beyond import det_floor
 from . import LOSS_AXES, Control, Explorer, Frame, Series, depth_control, step_control
 
@@ -55,12 +56,8 @@ def _runs(L: int, grid: tuple) -> dict:
     phi = np.stack([target(s) for _, s in grid])
     eta = np.array([e / L for e, _ in grid])
     first, res = landscape.det_crossing(phi, L, eta, max_steps=BUDGET, record_every=10)
-    out = {}
-    for k, key in enumerate(grid):
-        keep = res.history_steps <= res.steps[k]
-        out[key] = (res.history_steps[keep], res.history_loss[keep, k], int(first[k]),
-                    str(res.status[k]), int(res.steps[k]))
-    return out
+    return {key: (*problem_history(res, k), int(first[k]), str(res.status[k]), int(res.steps[k]))
+            for k, key in enumerate(grid)}
 
 
 def frame(L: int = 2, eta_L: float = 0.4, sigma_min: float = 0.3) -> Frame:

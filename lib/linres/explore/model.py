@@ -21,6 +21,7 @@ import math
 import numpy as np
 
 from .. import targets
+from ..analysis import problem_history
 from ..bounds import model as model_bounds
 from ..bounds import near_identity
 from ..model import identity_layers
@@ -57,6 +58,20 @@ def _rate(delta: float, eta_L: float) -> float:
     return float(near_identity.rate(delta=delta, eta=eta_L, L=1))
 
 
+def _target(delta: float) -> np.ndarray:
+    return targets.near_identity(DIM, delta, np.random.default_rng(SEED))
+
+
+@functools.lru_cache(maxsize=len(_DEPTHS))
+def _runs(L: int, grid: tuple) -> dict:
+    """One batched run at depth L over every (δ, ηL) of ``grid`` (the frames of one depth
+    cost one call, not 64); per setting the recorded steps, losses, status and step count."""
+    phis = np.stack([_target(d) for d, _ in grid])
+    eta = np.array([e / L for _, e in grid])
+    res = run(gd(eta), identity_layers(L, DIM, (len(grid),)), phis, tol=TOL, max_steps=MAX_STEPS)
+    return {key: (*problem_history(res, k), str(res.status[k]), int(res.steps[k])) for k, key in enumerate(grid)}
+
+
 def frame(L: int = 8, delta: float = 0.5, eta_L: float = 0.5) -> Frame:
     r"""One frame: the loss :math:`\ell(\Theta_t)` of GD with :math:`\eta = (\eta L)/L`
     from the identity on :math:`\Phi = I + \delta G/\|G\|_F` (d = 4, seed 0), with the
@@ -66,10 +81,13 @@ def frame(L: int = 8, delta: float = 0.5, eta_L: float = 0.5) -> Frame:
         raise ValueError(f"delta must be >= 0; got {delta!r}")
     if not 0 < eta_L < 1:
         raise ValueError(f"eta_L must lie in (0, 1); got {eta_L!r}")
-    phi = targets.near_identity(DIM, delta, np.random.default_rng(SEED))
-    res = run(gd(eta_L / L), identity_layers(L, DIM), phi, tol=TOL, max_steps=MAX_STEPS)
-    t_last = int(res.history_steps[-1])
-    series = [Series("GD from I", res.history_steps, res.history_loss)]
+    phi = _target(delta)
+    grid = tuple((d, e) for d in _DELTAS for e in _ETA_L)
+    if (delta, eta_L) not in grid:  # off the figure's grid: one run
+        grid = ((delta, eta_L),)
+    steps, loss, status, n = _runs(L, grid)[delta, eta_L]
+    t_last = int(steps[-1])
+    series = [Series("GD from I", steps, loss)]
 
     l0 = float(model_bounds.initial_loss(phi))
     t_ref = np.array([0, _ends_at(l0, 1.0 - eta_L, t_last)])
@@ -81,7 +99,7 @@ def frame(L: int = 8, delta: float = 0.5, eta_L: float = 0.5) -> Frame:
         t_b = np.array([0, _ends_at(l0, rho, t_last)])
         series.append(Series("Result 1 bound", t_b, 0.5 * delta**2 * rho ** (2.0 * t_b),
                              kind="bound"))
-    return Frame(tuple(series), note=f"{res.status} after {res.steps} steps")
+    return Frame(tuple(series), note=f"{status} after {n} steps")
 
 
 EXPLORER = Explorer(

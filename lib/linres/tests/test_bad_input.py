@@ -44,7 +44,7 @@ KIND = {
     "L": "depth", "d": "count", "n": "count", "max_steps": "count", "record_every": "count",
     "stall_window": "count", "iterations": "count", "nrows": "count", "ncols": "count",
     "eta": "positive", "tol": "positive", "eps": "positive", "h": "positive", "kappa": "positive",
-    "max_distance": "positive", "scale": "positive",
+    "max_distance": "positive", "scale": "positive", "k": "count",
     "delta": "real", "lam": "real", "gamma": "real", "t": "real", "level": "real", "theta": "real",
     "phi": "matrix", "target": "matrix", "layers": "layers", "spectrum": "vector", "z": "vector",
     "rng": "rng", "rule": "callable", "f": "callable", "product": "matrix", "prod": "matrix",
@@ -69,6 +69,10 @@ VALID = {
     # engine helpers exported from linres.engine.*
     "e": 2, "record": None, "batch": (2,), "kernel": "gd", "equal_layers": True,
     "monitors": None, "table": {},
+    # a finished batched run of two problems, and a problem index into it
+    "result": linres.run(linres.gd(0.1), linres.identity_layers(2, 1, (2,)), np.array([[[1.2]], [[1.5]]]),
+                         tol=1e-6, record_every=10),
+    "k": 1,
 }
 # Where a parameter name means something else in one function: its own valid values.
 OVERRIDES = {
@@ -144,6 +148,7 @@ ZERO_OK = {
     ("linres.bounds.spd.flow_loss_bound", "tau"): "tau is a time: the bound at tau = 0 is the initial loss",
     ("linres.engine.dispatch.plan_layers", "n"): "n = 0 (an empty batch) is planned as the reference loop",
     ("linres.engine.dispatch.plan_spectrum", "n"): "n = 0 (an empty batch) is planned as the reference loop",
+    ("linres.analysis.problem_history", "k"): "k is an index: 0 is the first problem",
     **{(q, "max_steps"): "max_steps = 0 evaluates the start without stepping" for q in (
         "linres.normal.run_normal", "linres.scalar.run_scalar", "linres.train.run")},
 }
