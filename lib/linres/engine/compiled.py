@@ -430,6 +430,10 @@ def gd_chunk(W, Wn, T, eta, blas, dims, ctl):
         phi = T[k]
         et = eta[k]
         lim = blowup * max(1.0, first[k]) if t0 > 0 else _INF
+        # the next recorded step and the next stall check, as counters (no division per step)
+        next_rec = ((t0 + rec - 1) // rec) * rec
+        next_stall = ((t0 + stall_w - 1) // stall_w) * stall_w if stall_w > 0 else -1
+        last = min(t1, max_steps)
         for t in range(t0, t1 + 1):
             if blas:
                 lv = _gd_step_blas(w, P, S2, phi, L, d, tN, one, zero, nn)
@@ -438,18 +442,25 @@ def gd_chunk(W, Wn, T, eta, blas, dims, ctl):
             if t == 0:
                 first[k] = lv
                 lim = blowup * max(1.0, lv)
-            do_stall = stall_w > 0 and t % stall_w == 0
-            do_rec = t % rec == 0
-            stop, lsan = _judge(k, t, lv, lim, tol, do_stall, stall_rtol, stall_ref, do_rec, rec,
-                                hist, j0, max_steps, status, steps, final_loss)
-            if do_rec and do_snap:
-                snap[t // rec - j0, k] = w
-            if stop:
-                W[k] = w
-                break
-            if t == t1:
-                final_loss[k] = lsan
-                W[k] = w
+            # the bookkeeping of _judge only at a step where it can act: a record, a stall
+            # check, the end of the call, or a loss that stops the problem
+            do_rec = t == next_rec
+            do_stall = t == next_stall
+            if do_rec or do_stall or t == last or lv <= tol or not (abs(lv) < _INF) or lv > lim:
+                if do_rec:
+                    next_rec += rec
+                if do_stall:
+                    next_stall += stall_w
+                stop, lsan = _judge(k, t, lv, lim, tol, do_stall, stall_rtol, stall_ref, do_rec, rec,
+                                    hist, j0, max_steps, status, steps, final_loss)
+                if do_rec and do_snap:
+                    snap[t // rec - j0, k] = w
+                if stop:
+                    W[k] = w
+                    break
+                if t == t1:
+                    final_loss[k] = lsan
+                    W[k] = w
             if blas:
                 _gd_update_blas(w, P, S2, et, L, d, tN, tT, one, zero, nn, meta)
             else:
@@ -513,6 +524,8 @@ def gd_chunk_lanes(W, Wn, T, eta, dims, ctl):
                 et[v] = 0.0
                 lim[v] = _INF
         live = cnt
+        next_rec = ((t0 + rec - 1) // rec) * rec  # counters, as in gd_chunk
+        next_stall = ((t0 + stall_w - 1) // stall_w) * stall_w if stall_w > 0 else -1
         for t in range(t0, t1 + 1):
             # forward: P_i = Θ_{i+1:1}, E = P_{L−1} − Φ, ℓ
             for r in range(d):
@@ -538,8 +551,12 @@ def gd_chunk_lanes(W, Wn, T, eta, dims, ctl):
             # the stopping rules, lane by lane; first a vectorised test of whether any lane
             # can stop at this step (the scalar kernel's shortcut), so that a step at which
             # nothing is recorded and no rule fires skips the per-lane bookkeeping
-            do_stall = stall_w > 0 and t % stall_w == 0
-            do_rec = t % rec == 0
+            do_stall = t == next_stall
+            do_rec = t == next_rec
+            if do_stall:
+                next_stall += stall_w
+            if do_rec:
+                next_rec += rec
             if not (do_stall or do_rec or t == t0 or t == t1 or t == max_steps):
                 flag = False
                 for v in range(V):
