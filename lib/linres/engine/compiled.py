@@ -296,24 +296,20 @@ def scalar_chunk(z, zn, phi, eta, spec, e, ctl):
 # --- full-matrix gradient descent ---------------------------------------------------------------
 
 @njit(cache=True, inline="always")
-def _gd_step_small(w, P, Q, S, phi, L, d):
+def _gd_step_small(w, P, S, phi, L, d):
     # Forward pass by explicit loops (no array views: for small d the reference counting of
-    # views would cost more than the arithmetic), rows updated as axpys so that the innermost
-    # loop is contiguous. P_i = Θ_{i+1:1}; Q_i = P_iᵀ. Returns ℓ; S[L−1] = Θ_{L:1} − Φ.
+    # views would cost more than the arithmetic); each entry is summed in a register, in the
+    # order k = 0, 1, …, and stored once. P_i = Θ_{i+1:1}. Returns ℓ; S[L−1] = Θ_{L:1} − Φ.
     for r in range(d):
         for c in range(d):
             P[0, r, c] = w[0, r, c]
-            Q[0, c, r] = w[0, r, c]
     for i in range(1, L):
         for r in range(d):
             for c in range(d):
-                P[i, r, c] = 0.0
-            for k in range(d):
-                wik = w[i, r, k]
-                for c in range(d):
-                    P[i, r, c] += wik * P[i - 1, k, c]
-            for c in range(d):
-                Q[i, c, r] = P[i, r, c]
+                acc = 0.0
+                for k in range(d):
+                    acc += w[i, r, k] * P[i - 1, k, c]
+                P[i, r, c] = acc
     ss = 0.0
     for r in range(d):
         for c in range(d):
@@ -324,28 +320,24 @@ def _gd_step_small(w, P, Q, S, phi, L, d):
 
 
 @njit(cache=True, inline="always")
-def _gd_update_small(w, Q, S, G, et, L, d):
+def _gd_update_small(w, P, S, et, L, d):
     for i in range(L - 1, 0, -1):  # S_{i−1} = Θ_iᵀ S_i
         for r in range(d):
             for c in range(d):
-                S[i - 1, r, c] = 0.0
-            for k in range(d):
-                wki = w[i, k, r]
-                for c in range(d):
-                    S[i - 1, r, c] += wki * S[i, k, c]
+                acc = 0.0
+                for k in range(d):
+                    acc += w[i, k, r] * S[i, k, c]
+                S[i - 1, r, c] = acc
     for r in range(d):
         for c in range(d):
             w[0, r, c] = w[0, r, c] - et * S[0, r, c]
     for i in range(1, L):  # Θ_i ← Θ_i − η S_i P_{i−1}ᵀ
         for r in range(d):
             for c in range(d):
-                G[r, c] = 0.0
-            for k in range(d):
-                sik = S[i, r, k]
-                for c in range(d):
-                    G[r, c] += sik * Q[i - 1, k, c]
-            for c in range(d):
-                w[i, r, c] = w[i, r, c] - et * G[r, c]
+                acc = 0.0
+                for k in range(d):
+                    acc += S[i, r, k] * P[i - 1, c, k]
+                w[i, r, c] = w[i, r, c] - et * acc
 
 
 if not config.DISABLE_JIT:
@@ -411,10 +403,8 @@ def gd_chunk(W, Wn, T, eta, blas, dims, ctl):
     d = len(dims) if len(dims) > 0 else W.shape[2]
     w = np.empty((L, d, d))
     P = np.empty((L, d, d))
-    Q = np.empty((L, d, d))
     S = np.empty((L, d, d))
     S2 = np.empty((2, d, d))
-    G = np.empty((d, d))
     tN = np.full(1, ord("N"), dtype=np.int8)
     tT = np.full(1, ord("T"), dtype=np.int8)
     one = np.ones(1)
@@ -438,7 +428,7 @@ def gd_chunk(W, Wn, T, eta, blas, dims, ctl):
             if blas:
                 lv = _gd_step_blas(w, P, S2, phi, L, d, tN, one, zero, nn)
             else:
-                lv = _gd_step_small(w, P, Q, S, phi, L, d)
+                lv = _gd_step_small(w, P, S, phi, L, d)
             if t == 0:
                 first[k] = lv
                 lim = blowup * max(1.0, lv)
@@ -464,7 +454,7 @@ def gd_chunk(W, Wn, T, eta, blas, dims, ctl):
             if blas:
                 _gd_update_blas(w, P, S2, et, L, d, tN, tT, one, zero, nn, meta)
             else:
-                _gd_update_small(w, Q, S, G, et, L, d)
+                _gd_update_small(w, P, S, et, L, d)
             if t == t1:
                 Wn[k] = w
 
