@@ -120,7 +120,7 @@ class StopRule:
         never taken for ``1``; unhashable arguments are simply validated.
         """
         args = (tol, max_steps, record_every, blowup, stall_window, stall_rtol)
-        key = tuple((type(a), a) for a in args)
+        key = args + tuple(map(type, args))
         try:
             return _RULES[key]
         except KeyError:

@@ -324,11 +324,11 @@ def result(out, state: Array, batch: tuple, state_shape: tuple, rule: str = "") 
     final_loss, code, steps, hist = out
     hs, hl, extra = hist.arrays()
     nrec = len(hs)
-    status = Status.names(code)
     if batch:
-        loss, status, steps = final_loss.reshape(batch), status.reshape(batch), steps.astype(int).reshape(batch)
+        loss, status = final_loss.reshape(batch), Status.names(code).reshape(batch)
+        steps = steps.astype(int).reshape(batch)
     else:
-        loss, status, steps = float(final_loss[0]), str(status[0]), int(steps[0])
+        loss, status, steps = float(final_loss[0]), str(Status.names(code[0])), int(steps[0])
     return Result(
         state=state.reshape(batch + state_shape), loss=loss, status=status, steps=steps,
         history_steps=hs.astype(int, copy=False), history_loss=hl.reshape((nrec,) + batch),
