@@ -5,13 +5,28 @@ argument and what was expected (lineax's habit: check structure first).
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 Array = np.ndarray
 
 
+def all_finite(a: Array) -> bool:
+    """Whether every entry of the float array ``a`` is finite.
+
+    A finite sum proves it (a NaN or an infinity would make the sum non-finite), and costs
+    one reduction; only a sum that overflows needs the entrywise test.
+    """
+    return math.isfinite(np.add.reduce(a, axis=None)) or bool(np.isfinite(a).all())
+
+
 def as_float_array(x, name: str) -> Array:
     """Return ``x`` as a float64 array, refusing complex, non-numeric and non-finite entries."""
+    if type(x) is np.ndarray and x.dtype == np.float64:  # already one: only the finiteness test
+        if not all_finite(x):
+            raise ValueError(f"{name} has non-finite entries (NaN or inf)")
+        return x
     try:
         complex_input = np.iscomplexobj(x)
     except (TypeError, ValueError):  # a ragged nested list, for instance
@@ -26,7 +41,7 @@ def as_float_array(x, name: str) -> Array:
         a = np.asarray(x, dtype=np.float64)
     except (TypeError, ValueError):
         raise TypeError(f"{name} must be an array of real numbers; got {type(x).__name__}") from None
-    if not np.all(np.isfinite(a)):
+    if not all_finite(a):
         raise ValueError(f"{name} has non-finite entries (NaN or inf)")
     return a
 
@@ -51,6 +66,11 @@ def check_layers(layers, name: str = "layers") -> Array:
     return w
 
 
+def batch_shape(a: tuple, b: tuple) -> tuple:
+    """The broadcast of two batch shapes (``a`` itself when they are equal, the common case)."""
+    return a if a == b else np.broadcast_shapes(a, b)
+
+
 def check_broadcast(**arrays) -> tuple:
     """The broadcast shape of named arrays, refusing shapes that do not broadcast (naming them)."""
     try:
@@ -70,7 +90,7 @@ def check_pair(layers, target) -> tuple[Array, Array]:
             f"{phi.shape[-1]}x{phi.shape[-1]}"
         )
     try:
-        np.broadcast_shapes(w.shape[:-3], phi.shape[:-2])
+        batch_shape(w.shape[:-3], phi.shape[:-2])
     except ValueError:
         raise ValueError(
             f"batch axes of layers {w.shape[:-3]} and target {phi.shape[:-2]} "
@@ -131,6 +151,8 @@ def check_real(x, name: str) -> float:
 
 def check_positive(x, name: str) -> float:
     """A finite, strictly positive scalar (step size, tolerance, ...)."""
+    if type(x) is float and 0.0 < x < math.inf:  # the common case, without the general tests
+        return x
     v = _real_scalar(x, name)
     if not np.isfinite(v) or v <= 0:
         raise ValueError(f"{name} must be finite and > 0; got {x!r}")
@@ -146,7 +168,7 @@ def check_nonnegative(x, name: str) -> float:
 
 def check_positive_array(x, name: str) -> Array:
     a = as_float_array(x, name)
-    if np.any(a <= 0):
+    if not (a > 0).all():
         raise ValueError(f"{name} must be > 0 everywhere")
     return a
 

@@ -13,16 +13,17 @@ problems cost. :mod:`linres.engine.dispatch` chooses the loop that runs the call
 """
 from __future__ import annotations
 
+import math
 from typing import Callable
 
 import numpy as np
 
-from ._validate import Array, check_pair
+from ._validate import Array, batch_shape, check_pair
 from .engine import Result, Status, StopRule
 from .engine.checks import batch_eta, check_record
 from .engine.dispatch import result, solve_layers
 from .engine.monitors import LAYER_MONITORS, check_monitors
-from .updates import UpdateRule
+from .updates import UpdateRule, _identity_init
 
 __all__ = ["TrainResult", "run", "STATUSES"]
 
@@ -59,15 +60,23 @@ def run(
     if not isinstance(rule, UpdateRule):
         raise TypeError(f"rule must be an UpdateRule (from gd, penalized_gd or margin_balanced); got {rule!r}")
     w, phi = check_pair(layers, target)
-    stop = StopRule(tol, max_steps, record_every, blowup, stall_window, stall_rtol)
+    stop = StopRule.of(tol, max_steps, record_every, blowup, stall_window, stall_rtol)
     record = check_record(record)
     names = check_monitors(monitors, LAYER_MONITORS)
-    batch = np.broadcast_shapes(w.shape[:-3], phi.shape[:-2])
+    batch = batch_shape(w.shape[:-3], phi.shape[:-2])
     L, d = w.shape[-3], w.shape[-1]
-    n = int(np.prod(batch, dtype=int))
+    n = math.prod(batch)
     eta = batch_eta(rule.eta, batch, n)
-    W = np.broadcast_to(w, batch + (L, d, d)).reshape(n, L, d, d).copy()
-    P = np.broadcast_to(phi, batch + (d, d)).reshape(n, d, d)
-    W = np.array(rule.init(W, P), dtype=float)
+    W = _flat(w, batch, (L, d, d), n).copy()  # our own copy: the loops write the final layers in it
+    P = _flat(phi, batch, (d, d), n)
+    if rule.init is not _identity_init:
+        W = np.array(rule.init(W, P), dtype=float)
     out = solve_layers(rule, W, P, eta, stop, names, record)
     return result(out, W, batch, (L, d, d), rule.name)
+
+
+def _flat(a, batch: tuple, tail: tuple, n: int):
+    """``a`` (…, *tail) broadcast to the batch and flattened to (n, *tail): a view when it can be."""
+    if a.shape[:a.ndim - len(tail)] != batch:
+        a = np.broadcast_to(a, batch + tail)
+    return a.reshape((n,) + tail)

@@ -37,7 +37,7 @@ def underflow_floor(L: int) -> float:
 
 def guard_floor(L: int, eta, phi) -> float:
     r""":func:`underflow_floor`, or 0 (no flushing) if η(\|φ\| + 1) may be too large for it to be harmless."""
-    zmin = underflow_floor(L)
+    L = check_depth(L)
     check_eta(eta, "eta")
     try:
         finite = bool(np.all(np.isfinite(np.asarray(phi, dtype=np.complex128))))
@@ -45,6 +45,12 @@ def guard_floor(L: int, eta, phi) -> float:
         raise TypeError(f"phi must be an array of numbers; got {type(phi).__name__}") from None
     if not finite:
         raise ValueError("phi has non-finite entries (NaN or inf)")
+    return floor_for(L, eta, phi)
+
+
+def floor_for(L: int, eta, phi) -> float:
+    """:func:`guard_floor` of arguments already checked (the engine's own calls)."""
+    zmin = underflow_floor(L)
     if zmin > 0.0 and np.size(phi) and np.size(eta):
         big = float(np.max(eta)) * (float(np.max(np.abs(phi))) + 1.0)
         if not big < 2.0**200:

@@ -19,6 +19,8 @@ def check_record(record):
 
 def check_eta(eta, name: str = "step size eta"):
     """A positive float, or an array of positive floats."""
+    if type(eta) is float:
+        return check_positive(eta, name)
     if isinstance(eta, bool) or eta is None:
         raise TypeError(f"{name} must be a positive number or an array of them; got {eta!r}")
     if np.ndim(eta) == 0:
@@ -34,6 +36,8 @@ def batch_eta(eta, batch: tuple, n: int, name: str = "step size eta"):
         raise ValueError(f"n must be the number of problems in the batch {batch}; got n = {n}")
     if np.ndim(eta) == 0:
         return eta
+    if eta.shape == batch:
+        return np.ascontiguousarray(eta).reshape(n)
     try:
         full = np.broadcast_to(eta, batch)
     except ValueError:

@@ -296,24 +296,20 @@ def scalar_chunk(z, zn, phi, eta, spec, e, ctl):
 # --- full-matrix gradient descent ---------------------------------------------------------------
 
 @njit(cache=True, inline="always")
-def _gd_step_small(w, P, Q, S, phi, L, d):
+def _gd_step_small(w, P, S, phi, L, d):
     # Forward pass by explicit loops (no array views: for small d the reference counting of
-    # views would cost more than the arithmetic), rows updated as axpys so that the innermost
-    # loop is contiguous. P_i = Θ_{i+1:1}; Q_i = P_iᵀ. Returns ℓ; S[L−1] = Θ_{L:1} − Φ.
+    # views would cost more than the arithmetic); each entry is summed in a register, in the
+    # order k = 0, 1, …, and stored once. P_i = Θ_{i+1:1}. Returns ℓ; S[L−1] = Θ_{L:1} − Φ.
     for r in range(d):
         for c in range(d):
             P[0, r, c] = w[0, r, c]
-            Q[0, c, r] = w[0, r, c]
     for i in range(1, L):
         for r in range(d):
             for c in range(d):
-                P[i, r, c] = 0.0
-            for k in range(d):
-                wik = w[i, r, k]
-                for c in range(d):
-                    P[i, r, c] += wik * P[i - 1, k, c]
-            for c in range(d):
-                Q[i, c, r] = P[i, r, c]
+                acc = 0.0
+                for k in range(d):
+                    acc += w[i, r, k] * P[i - 1, k, c]
+                P[i, r, c] = acc
     ss = 0.0
     for r in range(d):
         for c in range(d):
@@ -324,28 +320,24 @@ def _gd_step_small(w, P, Q, S, phi, L, d):
 
 
 @njit(cache=True, inline="always")
-def _gd_update_small(w, Q, S, G, et, L, d):
+def _gd_update_small(w, P, S, et, L, d):
     for i in range(L - 1, 0, -1):  # S_{i−1} = Θ_iᵀ S_i
         for r in range(d):
             for c in range(d):
-                S[i - 1, r, c] = 0.0
-            for k in range(d):
-                wki = w[i, k, r]
-                for c in range(d):
-                    S[i - 1, r, c] += wki * S[i, k, c]
+                acc = 0.0
+                for k in range(d):
+                    acc += w[i, k, r] * S[i, k, c]
+                S[i - 1, r, c] = acc
     for r in range(d):
         for c in range(d):
             w[0, r, c] = w[0, r, c] - et * S[0, r, c]
     for i in range(1, L):  # Θ_i ← Θ_i − η S_i P_{i−1}ᵀ
         for r in range(d):
             for c in range(d):
-                G[r, c] = 0.0
-            for k in range(d):
-                sik = S[i, r, k]
-                for c in range(d):
-                    G[r, c] += sik * Q[i - 1, k, c]
-            for c in range(d):
-                w[i, r, c] = w[i, r, c] - et * G[r, c]
+                acc = 0.0
+                for k in range(d):
+                    acc += S[i, r, k] * P[i - 1, c, k]
+                w[i, r, c] = w[i, r, c] - et * acc
 
 
 if not config.DISABLE_JIT:
@@ -411,10 +403,8 @@ def gd_chunk(W, Wn, T, eta, blas, dims, ctl):
     d = len(dims) if len(dims) > 0 else W.shape[2]
     w = np.empty((L, d, d))
     P = np.empty((L, d, d))
-    Q = np.empty((L, d, d))
     S = np.empty((L, d, d))
     S2 = np.empty((2, d, d))
-    G = np.empty((d, d))
     tN = np.full(1, ord("N"), dtype=np.int8)
     tT = np.full(1, ord("T"), dtype=np.int8)
     one = np.ones(1)
@@ -430,30 +420,41 @@ def gd_chunk(W, Wn, T, eta, blas, dims, ctl):
         phi = T[k]
         et = eta[k]
         lim = blowup * max(1.0, first[k]) if t0 > 0 else _INF
+        # the next recorded step and the next stall check, as counters (no division per step)
+        next_rec = ((t0 + rec - 1) // rec) * rec
+        next_stall = ((t0 + stall_w - 1) // stall_w) * stall_w if stall_w > 0 else -1
+        last = min(t1, max_steps)
         for t in range(t0, t1 + 1):
             if blas:
                 lv = _gd_step_blas(w, P, S2, phi, L, d, tN, one, zero, nn)
             else:
-                lv = _gd_step_small(w, P, Q, S, phi, L, d)
+                lv = _gd_step_small(w, P, S, phi, L, d)
             if t == 0:
                 first[k] = lv
                 lim = blowup * max(1.0, lv)
-            do_stall = stall_w > 0 and t % stall_w == 0
-            do_rec = t % rec == 0
-            stop, lsan = _judge(k, t, lv, lim, tol, do_stall, stall_rtol, stall_ref, do_rec, rec,
-                                hist, j0, max_steps, status, steps, final_loss)
-            if do_rec and do_snap:
-                snap[t // rec - j0, k] = w
-            if stop:
-                W[k] = w
-                break
-            if t == t1:
-                final_loss[k] = lsan
-                W[k] = w
+            # the bookkeeping of _judge only at a step where it can act: a record, a stall
+            # check, the end of the call, or a loss that stops the problem
+            do_rec = t == next_rec
+            do_stall = t == next_stall
+            if do_rec or do_stall or t == last or lv <= tol or not (abs(lv) < _INF) or lv > lim:
+                if do_rec:
+                    next_rec += rec
+                if do_stall:
+                    next_stall += stall_w
+                stop, lsan = _judge(k, t, lv, lim, tol, do_stall, stall_rtol, stall_ref, do_rec, rec,
+                                    hist, j0, max_steps, status, steps, final_loss)
+                if do_rec and do_snap:
+                    snap[t // rec - j0, k] = w
+                if stop:
+                    W[k] = w
+                    break
+                if t == t1:
+                    final_loss[k] = lsan
+                    W[k] = w
             if blas:
                 _gd_update_blas(w, P, S2, et, L, d, tN, tT, one, zero, nn, meta)
             else:
-                _gd_update_small(w, Q, S, G, et, L, d)
+                _gd_update_small(w, P, S, et, L, d)
             if t == t1:
                 Wn[k] = w
 
@@ -513,6 +514,8 @@ def gd_chunk_lanes(W, Wn, T, eta, dims, ctl):
                 et[v] = 0.0
                 lim[v] = _INF
         live = cnt
+        next_rec = ((t0 + rec - 1) // rec) * rec  # counters, as in gd_chunk
+        next_stall = ((t0 + stall_w - 1) // stall_w) * stall_w if stall_w > 0 else -1
         for t in range(t0, t1 + 1):
             # forward: P_i = Θ_{i+1:1}, E = P_{L−1} − Φ, ℓ
             for r in range(d):
@@ -538,8 +541,12 @@ def gd_chunk_lanes(W, Wn, T, eta, dims, ctl):
             # the stopping rules, lane by lane; first a vectorised test of whether any lane
             # can stop at this step (the scalar kernel's shortcut), so that a step at which
             # nothing is recorded and no rule fires skips the per-lane bookkeeping
-            do_stall = stall_w > 0 and t % stall_w == 0
-            do_rec = t % rec == 0
+            do_stall = t == next_stall
+            do_rec = t == next_rec
+            if do_stall:
+                next_stall += stall_w
+            if do_rec:
+                next_rec += rec
             if not (do_stall or do_rec or t == t0 or t == t1 or t == max_steps):
                 flag = False
                 for v in range(V):

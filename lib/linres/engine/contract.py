@@ -115,11 +115,33 @@ class StopRule:
         s(self, "stall_window", _count(self.stall_window, "stall_window", minimum=1, none_ok=True))
         s(self, "stall_rtol", _real(self.stall_rtol, "stall_rtol", positive=False))
 
+    @classmethod
+    def of(cls, tol=1e-8, max_steps=10_000, record_every=1, blowup=1e8, stall_window=None, stall_rtol=1e-9):
+        """``StopRule(...)``, validated once per distinct arguments and then shared (a rule is
+        immutable). The cache is keyed on each argument's type and value, so that ``True`` is
+        never taken for ``1``; unhashable arguments are simply validated.
+        """
+        args = (tol, max_steps, record_every, blowup, stall_window, stall_rtol)
+        key = args + tuple(map(type, args))
+        try:
+            return _RULES[key]
+        except KeyError:
+            pass
+        except TypeError:  # unhashable, so not a valid argument: the constructor says which
+            return cls(*args)
+        rule = cls(*args)
+        if len(_RULES) < 256:
+            _RULES[key] = rule
+        return rule
+
     def records(self, last: int) -> Array:
         """The recorded steps of a run whose last step is ``last``."""
         r = self.record_every
         steps = np.arange(0, last + 1, r, dtype=np.int64)
         return steps if steps.size and steps[-1] == last else np.append(steps, np.int64(last))
+
+
+_RULES: dict = {}  # StopRule.of's cache
 
 
 @dataclass

@@ -52,7 +52,7 @@ from typing import Callable
 import numpy as np
 
 from . import compiled_module
-from .arith import guard_floor, ipow
+from .arith import floor_for, ipow
 from .contract import Array, Result, Status, StopRule
 from .driver import control, run_chunks
 from .monitors import LAYER_MONITORS, SPECTRUM_MONITORS, evaluate
@@ -201,20 +201,20 @@ def solve_layers(rule, W: Array, P: Array, eta, stop: StopRule, monitors=(), rec
     Returns (final loss, status codes, steps, history).
     """
     n, L, d = W.shape[0], W.shape[1], W.shape[-1]
-    equal = d == 1 and bool(np.all(W == W[:, :1]))
+    equal = d == 1 and bool((W == W[:, :1]).all())
     plan = plan_layers(getattr(rule, "kernel", None), n, L, d, equal, backend)
     ident = lambda S: S  # noqa: E731
     if plan == "reference":
         obs = observer(monitors, LAYER_MONITORS, record, ident, P)
         return loop(W, P, eta, rule.update, _layer_loss, stop, obs)
-    eta_arr = np.ascontiguousarray(np.broadcast_to(np.asarray(eta, dtype=float), (n,)))
+    eta_arr = _per_problem(eta, n)
     K = compiled_module()
     if plan == "scalar":
         z = np.ascontiguousarray(W[:, 0, :, 0])
         to_layers = lambda zz: np.repeat(zz[:, None, :, None], L, axis=1)  # noqa: E731
         obs = observer(monitors, LAYER_MONITORS, record, to_layers, P)
         out = _scalar(K, z, np.ascontiguousarray(P[:, :, 0]), eta_arr, L, 0, 0.0, stop, obs)
-        W[:] = to_layers(z)
+        W[:] = z[:, None, :, None]  # every layer is the scalar z
         return out
     obs = observer(monitors, LAYER_MONITORS, record, ident, P)
     ctl = control(n, stop, obs and W.shape)
@@ -229,6 +229,15 @@ def solve_layers(rule, W: Array, P: Array, eta, stop: StopRule, monitors=(), rec
     return run_chunks(W, np.ascontiguousarray(P), eta_arr, kern, stop, ctl, obs)
 
 
+def _per_problem(eta, n: int) -> Array:
+    """The step size of each of n problems, as the kernels read it: a contiguous (n,) array."""
+    if isinstance(eta, float):
+        out = np.empty(n)
+        out.fill(eta)
+        return out
+    return np.ascontiguousarray(np.broadcast_to(np.asarray(eta, dtype=float), (n,)))
+
+
 def _layer_loss(S, T):
     p = S[..., 0, :, :]
     for i in range(1, S.shape[-3]):
@@ -241,7 +250,7 @@ def _scalar(K, z, P, eta_arr, L, pen, kappa, stop, obs, zmin=None):
     e = L - 1
     # compiled once per L up to UNROLL_MAX_L, then once per bit length of L − 1
     spec = (0.0,) * e if L <= UNROLL_MAX_L else (0,) * e.bit_length()
-    zmin = guard_floor(L, eta_arr, P) if zmin is None else zmin
+    zmin = floor_for(L, eta_arr, P) if zmin is None else zmin
     ctl = control(z.shape[0], stop, obs and z.shape, kappa=kappa, zmin=zmin, pen=pen)
     kern = lambda S, Sn, T, et, c: K.scalar_chunk(S, Sn, T, et, spec, e, c)  # noqa: E731
     return run_chunks(z, P, eta_arr, kern, stop, ctl, obs)
@@ -280,13 +289,13 @@ def solve_spectrum(z: Array, P: Array, L: int, eta, penalty, stop: StopRule, mon
                    backend=None):
     """The scalar recurrence on flat spectra z, P (n, d); z holds the result."""
     n = z.shape[0]
-    zmin = guard_floor(L, eta, P)
+    zmin = floor_for(L, eta, P)
     ident = lambda S: S  # noqa: E731
     obs = observer(monitors, SPECTRUM_MONITORS, record, ident, P)
     if plan_spectrum(penalty, n, backend) == "reference":
         return loop(z, P, eta, scalar_update(L, penalty, zmin), lambda S, T: scalar_loss(S, T, L, zmin), stop, obs)
     pen, kappa = penalty_code(penalty)
-    eta_arr = np.ascontiguousarray(np.broadcast_to(np.asarray(eta, dtype=float), (n,)))
+    eta_arr = _per_problem(eta, n)
     return _scalar(compiled_module(), z, np.ascontiguousarray(P), eta_arr, L, pen, kappa, stop, obs, zmin)
 
 
@@ -316,13 +325,13 @@ def result(out, state: Array, batch: tuple, state_shape: tuple, rule: str = "") 
     final_loss, code, steps, hist = out
     hs, hl, extra = hist.arrays()
     nrec = len(hs)
-    status = Status.names(code)
     if batch:
-        loss, status, steps = final_loss.reshape(batch), status.reshape(batch), steps.astype(int).reshape(batch)
+        loss, status = final_loss.reshape(batch), Status.names(code).reshape(batch)
+        steps = steps.astype(int).reshape(batch)
     else:
-        loss, status, steps = float(final_loss[0]), str(status[0]), int(steps[0])
+        loss, status, steps = float(final_loss[0]), str(Status.names(code[0])), int(steps[0])
     return Result(
         state=state.reshape(batch + state_shape), loss=loss, status=status, steps=steps,
-        history_steps=hs.astype(int), history_loss=hl.reshape((nrec,) + batch),
+        history_steps=hs.astype(int, copy=False), history_loss=hl.reshape((nrec,) + batch),
         history={k: v.reshape((nrec,) + batch + v.shape[2:]) for k, v in extra.items()}, rule=rule,
     )

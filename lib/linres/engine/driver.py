@@ -31,8 +31,15 @@ def control(n: int, stop: StopRule, snap_shape: tuple | None, kappa: float = 0.0
     ip[K.I_STALL_W] = stop.stall_window or 0
     ip[K.I_MAX_STEPS], ip[K.I_REC] = stop.max_steps, stop.record_every
     ip[K.I_SNAP], ip[K.I_PEN] = snap_shape is not None, pen
-    return [fp, ip, np.zeros(n), np.full(n, np.inf), None, np.arange(n, dtype=np.int64),
-            np.zeros(n, dtype=np.int8), np.full(n, stop.max_steps, dtype=np.int64), np.zeros(n), None]
+    return [fp, ip, np.zeros(n), _filled(n, np.inf), None, np.arange(n, dtype=np.int64),
+            np.zeros(n, dtype=np.int8), _filled(n, stop.max_steps, np.int64), np.zeros(n), None]
+
+
+def _filled(shape, value, dtype=float) -> Array:
+    """``np.full`` without its Python-level overhead (these arrays are made at every call)."""
+    a = np.empty(shape, dtype=dtype)
+    a.fill(value)
+    return a
 
 
 def run_chunks(S: Array, T: Array, eta: Array, kernel: Callable, stop: StopRule, ctl: list,
@@ -57,31 +64,33 @@ def run_chunks(S: Array, T: Array, eta: Array, kernel: Callable, stop: StopRule,
         t1 = min(max_steps, t0 + rows_per_call * r - 1)
         j0, j1 = -(-t0 // r), t1 // r
         rows = max(j1 - j0 + 1, 0)
-        ctl[4] = np.full((rows, n), np.nan)
-        ctl[9] = np.empty((rows,) + S.shape) if observe is not None else np.empty((0,) + S.shape)
+        # one spare row, for the last step of the run if it is not a recorded one
+        H = ctl[4] = _filled((rows + 1, n), np.nan)
+        snap = ctl[9] = np.empty((rows + 1 if observe is not None else 0,) + S.shape)
         ip[K.I_T0], ip[K.I_T1], ip[K.I_J0] = t0, t1, j0
         kernel(S, Sn, T, eta, tuple(ctl))
-        running = active[code[active] == RUNNING]
-        if rows:
-            rs = np.arange(j0, j1 + 1, dtype=np.int64) * r
-            last = int(steps.max()) if running.size == 0 else t1
-            keep = rs <= last
-            rs = rs[keep]
-            # a finished problem keeps its final loss (and state) in later records
-            after = ((code != RUNNING)[None, :] & (rs[:, None] > steps[None, :]))
-            hl = np.where(after, final_loss[None, :], ctl[4][keep])
-            extra = None
+        # a call that reaches max_steps stops every problem
+        running = active[code[active] == RUNNING] if t1 < max_steps else active[:0]
+        last = t1 if running.size else int(np.maximum.reduce(steps))
+        m = max(last // r - j0 + 1, 0)  # rows recorded in this call (steps ≤ last)
+        rs = np.arange(j0 * r, (j0 + m + 1) * r, r, dtype=np.int64)
+        if not running.size and (m == 0 or rs[m - 1] != last):  # the run's last step, not recorded
+            rs[m] = last
+            H[m] = final_loss
             if observe is not None:
-                snap = ctl[9][keep]
-                snap[after] = np.broadcast_to(S[None], snap.shape)[after]
-                extra = observe(snap, T)
-            hist.add(rs, hl, extra)
+                snap[m] = S
+            m += 1
+        if m:
+            rs, H, snap = rs[:m], H[:m], snap[:m]
+            # a finished problem keeps its final loss (and state) in later rows; a problem still
+            # running has steps = max_steps (see control), beyond every row
+            if rs[-1] > np.minimum.reduce(steps):
+                after = rs[:, None] > steps
+                H[after] = np.broadcast_to(final_loss, H.shape)[after]
+                if observe is not None:
+                    snap[after] = np.broadcast_to(S, snap.shape)[after]
+            hist.add(rs, H, None if observe is None else observe(snap, T), own=True)
         active = running
         ctl[5] = active
         t0 = t1 + 1
-    if n:
-        last_t = int(steps.max())
-        if hist.last_step() != last_t:
-            extra = None if observe is None else observe(S[None], T)
-            hist.add([last_t], final_loss[None], extra)
     return final_loss, code, steps, hist

@@ -3,9 +3,12 @@
 Rows arrive one at a time (reference loop) or many at a time (compiled kernels). Each field
 is kept in blocks whose size doubles up to a cap; ``History.arrays`` copies the blocks,
 one by one, into arrays of exactly the recorded size, so that memory peaks at what the
-history holds plus one block.
+history holds plus one block. A run that the compiled kernels record in one call has a
+single block, which is handed over as it is, without a copy.
 """
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -23,13 +26,17 @@ class _Field:
 
     def _room(self):
         if not self.blocks or self.fill == len(self.blocks[-1]):
-            per_row = max(1, int(np.prod(self.row_shape, dtype=np.int64)))
+            per_row = max(1, math.prod(self.row_shape))
             size = _FIRST if not self.blocks else 2 * len(self.blocks[-1])
             size = max(1, min(size, _CAP_ENTRIES // per_row))
             self.blocks.append(np.empty((size,) + self.row_shape, dtype=self.dtype))
             self.fill = 0
 
-    def add(self, rows: Array):
+    def add(self, rows: Array, own: bool = False):
+        if own and not self.rows and rows.dtype == self.dtype:  # the first rows become the first block
+            self.blocks.append(rows)
+            self.fill = self.rows = len(rows)
+            return
         i = 0
         while i < len(rows):
             self._room()
@@ -41,6 +48,8 @@ class _Field:
         self.rows += len(rows)
 
     def array(self) -> Array:
+        if len(self.blocks) == 1 and self.fill == self.rows == len(self.blocks[0]):
+            return self.blocks.pop()  # one full block: it is the array
         out = np.empty((self.rows,) + self.row_shape, dtype=self.dtype)
         i = 0
         while self.blocks:
@@ -63,11 +72,16 @@ class History:
     def __len__(self):
         return self.steps.rows
 
-    def add(self, steps, loss_rows, extra: dict | None = None):
-        """Append k rows: ``steps`` (k,), ``loss_rows`` (k, n), each ``extra[name]`` (k, n, …)."""
+    def add(self, steps, loss_rows, extra: dict | None = None, own: bool = False):
+        """Append k rows: ``steps`` (k,), ``loss_rows`` (k, n), each ``extra[name]`` (k, n, …).
+
+        ``own``: the arrays are the caller's to give away (no one writes them later), so the
+        first rows are kept as they are, not copied (a run recorded in one go is then never
+        copied).
+        """
         steps = np.asarray(steps, dtype=np.int64).reshape(-1)
-        self.steps.add(steps)
-        self.loss.add(np.asarray(loss_rows, dtype=float).reshape(len(steps), self.n))
+        self.steps.add(steps, own)
+        self.loss.add(np.asarray(loss_rows, dtype=float).reshape(len(steps), self.n), own)
         for name, rows in (extra or {}).items():
             rows = np.asarray(rows)
             if rows.shape[:1] != (len(steps),) or rows.shape[1:2] != (self.n,):
@@ -78,7 +92,7 @@ class History:
                 f = self.extra[name] = _Field(rows.shape[1:], rows.dtype)
             if f.rows != self.steps.rows - len(steps):
                 raise ValueError(f"record entry {name!r} is missing at some recorded steps")
-            f.add(rows)
+            f.add(rows, own)
 
     def last_step(self) -> int:
         return int(self.steps.blocks[-1][self.steps.fill - 1]) if self.steps.rows else -1

@@ -70,7 +70,7 @@ SPECTRUM_MONITORS = {
 
 def check_monitors(monitors, table: dict) -> tuple[str, ...]:
     """The monitor names, refused with a ``TypeError``/``ValueError`` naming ``monitors``."""
-    if monitors is None:
+    if monitors is None or (type(monitors) is tuple and not monitors):
         return ()
     if isinstance(monitors, str):
         monitors = (monitors,)
