@@ -50,7 +50,7 @@ def test_a_later_process_loads_what_the_warm_up_compiled(tmp_path):
     assert got["status"] == ["max_steps"]
     # a second warm-up compiles nothing
     again = subprocess.run([sys.executable, "-m", "linres.engine.warm", "--only", "gd_lanes:2", "--group",
-                            "lanes+scalar"], env=env, check=True, capture_output=True, text=True)
+                            "matrix"], env=env, check=True, capture_output=True, text=True)
     assert "0 compiled, 1 already cached, 0 failed" in again.stdout
 
 
@@ -77,7 +77,7 @@ def test_entries_cover_each_kernel_once_per_value():
     kinds = [k for g in warm.GROUPS.values() for k in g]
     assert sorted(kinds) == sorted(k for k, _ in warm.WARM_UP)
     owners = {warm.KERNEL_OF[k]: g for g, ks in warm.GROUPS.items() for k in ks}
-    assert len(owners) == 3 and len(set(owners.values())) == 2
+    assert len(owners) == 3 and len(set(owners.values())) == 2 and len(warm.GROUPS) == 2
     for g, ks in warm.GROUPS.items():
         assert all(owners[warm.KERNEL_OF[k]] == g for k in ks)
     # scalar_bits values are bit lengths of L − 1 beyond the unrolled depths
@@ -154,17 +154,17 @@ def test_group_mode_and_list(monkeypatch, capsys):
             raise ValueError("bad")
 
     monkeypatch.setattr(warm, "_call", fake_call)
-    assert warm.main(["--group", "gd_chunk", "--only", "gd_loops:2,gd_lanes:2"]) == 0
+    assert warm.main(["--group", "matrix", "--only", "gd_loops:2,scalar_bits:5"]) == 0
     assert calls == [("gd_loops", 2)]  # only the group's kinds
-    assert "[gd_chunk]: " in capsys.readouterr().out
-    assert warm.main(["--group", "gd_chunk", "--only", "gd_loops:5"]) == 0  # reported, not fatal
+    assert "[matrix]: " in capsys.readouterr().out
+    assert warm.main(["--group", "matrix", "--only", "gd_loops:5"]) == 0  # reported, not fatal
     assert "1 failed" in capsys.readouterr().out
     with pytest.raises(ValueError, match="bad"):
-        warm.main(["--group", "gd_chunk", "--only", "gd_loops:5", "--strict"])
+        warm.main(["--group", "matrix", "--only", "gd_loops:5", "--strict"])
     assert warm.main(["--list"]) == 0
     listed = capsys.readouterr().out.splitlines()
     assert len(listed) == len(warm.entries())
-    assert listed[0].split("\t") == ["gd_chunk", "gd_chunk", "gd_loops", "2"]
+    assert listed[0].split("\t") == ["matrix", "gd_chunk", "gd_loops", "2"]
 
 
 def test_cached_specialisations_reads_an_index(tmp_path):
