@@ -107,3 +107,11 @@ def test_check_monitors_names():
         check_monitors(("det", "det"), LAYER_MONITORS)
     with pytest.raises(ValueError, match="unknown monitor"):
         run(gd(0.1), identity_layers(2, 2), np.eye(2), monitors=("z",))
+
+
+@pytest.mark.parametrize("n", [1, 9])
+def test_a_record_entry_may_not_take_a_monitor_name(n):
+    W = identity_layers(2, 2, batch=(n,))
+    with pytest.raises(ValueError, match="record entry 'margin' has the name of a monitor"):
+        run(gd(0.1), W, 1.2 * np.eye(2), max_steps=3, monitors=("margin",),
+            record=lambda w, t: {"margin": np.zeros(len(w))})
