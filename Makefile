@@ -23,6 +23,7 @@ $(STAMP): requirements.txt lib/pyproject.toml
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -r requirements.txt
 	$(BIN)/pip check
+	$(BIN)/python -m linres.engine.warm  # compile the book's numba kernels into the cache (linres/engine/warm.py)
 	touch $@
 
 book: $(STAMP)

@@ -226,7 +226,7 @@ def solve_layers(rule, W: Array, P: Array, eta, stop: StopRule, monitors=(), rec
         # small d as a type (unrolled loops, one compiled kernel per d); else d at run time
         dims = (0,) * d if not blas and d <= LANES_MAX_D else ()
         kern = lambda S, Sn, T, e, c: K.gd_chunk(S, Sn, T, e, blas, dims, c)  # noqa: E731
-    return run_chunks(W, np.ascontiguousarray(P), eta_arr, kern, stop, ctl, obs)
+    return run_chunks(W, _frozen(np.ascontiguousarray(P)), _frozen(eta_arr), kern, stop, ctl, obs)
 
 
 def _per_problem(eta, n: int) -> Array:
@@ -246,8 +246,22 @@ def _layer_loss(S, T):
     return 0.5 * np.einsum("...ij,...ij->...", e, e)
 
 
+def _frozen(a: Array) -> Array:
+    """A read-only view of a kernel input (targets, step sizes), O(1).
+
+    numba compiles one kernel per writeable flag of each array argument, and these inputs
+    arrive either way (``np.broadcast_to`` gives read-only views, a copy is writeable): a
+    kernel only reads them, so it always receives them read-only, and a call compiles (or
+    loads from the cache) one specialisation instead of up to four.
+    """
+    v = a.view()
+    v.flags.writeable = False
+    return v
+
+
 def _scalar(K, z, P, eta_arr, L, pen, kappa, stop, obs, zmin=None):
     e = L - 1
+    P, eta_arr = _frozen(P), _frozen(eta_arr)
     # compiled once per L up to UNROLL_MAX_L, then once per bit length of L − 1
     spec = (0.0,) * e if L <= UNROLL_MAX_L else (0,) * e.bit_length()
     zmin = floor_for(L, eta_arr, P) if zmin is None else zmin

@@ -200,6 +200,8 @@ SKIP = {
     # display helpers (figures, pages) and the global backend switch
     "linres.explore", "linres.figures", "linres.page", "linres._kernels.set_backend",
     "linres.backend.set_backend", "linres.engine.dispatch.set_backend",
+    # the install-time warm-up of numba's cache: a command (its defaults compile every kernel), tested in test_warm.py
+    "linres.engine.warm",
 }
 
 
