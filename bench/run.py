@@ -99,7 +99,7 @@ WHY = {
     "torch_small": "At small d a step is dominated by fixed costs per call; see the per-cell table.",
     "peak": "Small products cannot reach the BLAS peak; see the per-cell table.",
     "batched": "See the per-cell table: the lane kernel is bounded by the arithmetic of d×d products.",
-    "subnormal": "The guard flushes z^{L−1} to 0 below 2^(−1000/L); see linres._kernels.underflow_floor.",
+    "subnormal": "The guard flushes z^{L−1} to 0 below 2^(−1000/L); see linres.engine.arith.underflow_floor.",
     "notebooks": "Most of a cold run is compiling kernels; a warm cache removes it.",
 }
 
@@ -132,6 +132,13 @@ def why(key: str, res: dict) -> str:
             if fr.get("installed_compiled"):
                 txt += f"; that run still compiled {fr['installed_compiled']} kernel(s) the warm-up did not cover"
         return txt + "."
+    if key == "notebooks":
+        run = res["notebooks"]["runs"]["warm"]
+        slow = sorted(run["per_notebook_wall_s"].items(), key=lambda kv: -kv[1])[:3]
+        return (f"With every kernel in the cache ({run.get('compiled', 0)} compiled in that run) the notebooks took "
+                f"{run['cpu_s']:.0f} s CPU ({run['wall_s']:.0f} s wall at load {run.get('loadavg_1min', float('nan')):.1f}): "
+                f"this is their computation, not compilation. The slowest by wall time: "
+                + ", ".join(f"{k} {v:.0f} s" for k, v in slow) + ".")
     if key in ("notebooks_cold", "notebooks_empty"):
         runs, w = res["notebooks"]["runs"], res["notebooks"].get("warm_up", {})
         warm = runs["warm"]["total_s"]
