@@ -56,7 +56,7 @@ test-pages: $(STAMP)
 
 # Every built page in headless Chromium (needs test-pages or book first).
 test-browser: $(STAMP)
-	$(BIN)/python -m pytest tests -q -p no:cacheprovider
+	$(BIN)/python -m pytest tests -q -p no:cacheprovider -n 2
 
 execute: $(STAMP)
 	$(BIN)/python tools/execute.py $(or $(NB),$(NOTEBOOKS))
