@@ -253,6 +253,9 @@ def test_page(page_name, width, server, browser):
                            ".map(e => (e.closest('dd,p,li,div') || e).textContent.slice(0, 80))")
     assert not errors, f"formulas MathJax could not parse: {errors}"
 
+    sideways = page.evaluate("() => document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    assert sideways <= 1, f"the page scrolls sideways by {sideways} px at {w} px"
+
     clipped = page.evaluate(CLIPPED_JS)
     assert not clipped, f"{len(clipped)} clipped formulas at {w} px: {clipped[:5]}"
 
