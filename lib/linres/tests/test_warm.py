@@ -104,16 +104,22 @@ def test_nothing_is_done_without_the_jit(monkeypatch, capsys):
     assert warm.main(["--strict"]) == 0
 
 
-def test_a_failed_entry_is_reported_and_skipped(monkeypatch):
+def _fake_calls(monkeypatch, bad_value, exc):
+    """Replace the compiling call by a recorder that raises ``exc`` for ``bad_value``."""
     monkeypatch.setattr(warm, "_why_not", lambda: None)
     seen = []
 
     def fake_call(kind, value):
         seen.append((kind, value))
-        if value == 3:
-            raise RuntimeError("no luck")
+        if value == bad_value:
+            raise exc
 
     monkeypatch.setattr(warm, "_call", fake_call)
+    return seen
+
+
+def test_a_failed_entry_is_reported_and_skipped(monkeypatch):
+    seen = _fake_calls(monkeypatch, 3, RuntimeError("no luck"))
     lines = []
 
     class Out:
@@ -145,15 +151,7 @@ def test_main_runs_each_group_in_its_own_process(monkeypatch, capfd, jobs):
 
 
 def test_group_mode_and_list(monkeypatch, capsys):
-    monkeypatch.setattr(warm, "_why_not", lambda: None)
-    calls = []
-
-    def fake_call(kind, value):
-        calls.append((kind, value))
-        if value == 5:
-            raise ValueError("bad")
-
-    monkeypatch.setattr(warm, "_call", fake_call)
+    calls = _fake_calls(monkeypatch, 5, ValueError("bad"))
     assert warm.main(["--group", "matrix", "--only", "gd_loops:2,scalar_bits:5"]) == 0
     assert calls == [("gd_loops", 2)]  # only the group's kinds
     assert "[matrix]: " in capsys.readouterr().out
