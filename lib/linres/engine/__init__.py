@@ -7,8 +7,9 @@ A call ``linres.run(gd(η), W, Φ)`` crosses these modules:
 - :mod:`linres.engine.dispatch` picks the loop (every threshold is there) and builds the
   result;
 - :mod:`linres.engine.reference` (numpy, one step per Python iteration) or
-  :mod:`linres.engine.driver` + :mod:`linres.engine.compiled` (numba kernels, many steps per
-  call, one control record per call) run it;
+  :mod:`linres.engine.compiled` (numba kernels, many steps per call) run it: a run that
+  records no states in one compiled call (``gd_solve``), others block by block through
+  :mod:`linres.engine.driver`, which turns recorded states into monitors between calls;
 - :mod:`linres.engine.history` stores what is recorded; :mod:`linres.engine.monitors` holds
   the named diagnostics computed on recorded states.
 """

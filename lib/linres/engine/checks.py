@@ -34,7 +34,7 @@ def batch_eta(eta, batch: tuple, n: int, name: str = "step size eta"):
     n = check_count(n, "n", minimum=0)
     if n != math.prod(batch):
         raise ValueError(f"n must be the number of problems in the batch {batch}; got n = {n}")
-    if np.ndim(eta) == 0:
+    if type(eta) is float or np.ndim(eta) == 0:  # (np.ndim costs more than the common case)
         return eta
     if eta.shape == batch:
         return np.ascontiguousarray(eta).reshape(n)

@@ -37,6 +37,13 @@ any other rule                the reference loop
 ``run_normal``                the reference loop (no kernel)
 ============================  ===============================================================
 
+How a compiled run is driven. A ``gd_chunk`` run that records no states (no monitors, no
+``record`` callback) and whose loss rows fit ``ROWS_BUDGET`` runs whole in one call of
+``gd_solve``, which builds the kernel's bookkeeping and closes the history in compiled code;
+every other compiled run goes through :func:`linres.engine.driver.run_chunks`, which hands
+recorded states to the monitors between kernel calls. Both give the same Result, bit for bit
+(``tests/test_lean_path.py``).
+
 >>> plan_layers("gd", n=100, L=4, d=3, equal_layers=False, backend="numba")
 'gd_lanes'
 >>> plan_layers("gd", n=1, L=4, d=1, equal_layers=True, backend="numba")
@@ -54,7 +61,7 @@ import numpy as np
 from . import compiled_module
 from .arith import floor_for, ipow
 from .contract import Array, Result, Status, StopRule
-from .driver import control, run_chunks
+from .driver import control, fits_one_call, parameters, run_chunks
 from .monitors import LAYER_MONITORS, SPECTRUM_MONITORS, evaluate
 from .reference import loop
 
@@ -198,7 +205,7 @@ def observer(names, table, record, to_user: Callable[[Array], Array], T_user: Ar
 def solve_layers(rule, W: Array, P: Array, eta, stop: StopRule, monitors=(), record=None, backend=None):
     """Run ``rule`` on flat layers W (n, L, d, d) toward P (n, d, d); W holds the result.
 
-    Returns (final loss, status codes, steps, history).
+    Returns (final loss, status codes, steps, (history steps, loss rows, {name: rows})).
     """
     n, L, d = W.shape[0], W.shape[1], W.shape[-1]
     equal = d == 1 and bool((W == W[:, :1]).all())
@@ -217,16 +224,19 @@ def solve_layers(rule, W: Array, P: Array, eta, stop: StopRule, monitors=(), rec
         W[:] = z[:, None, :, None]  # every layer is the scalar z
         return out
     obs = observer(monitors, LAYER_MONITORS, record, ident, P)
-    ctl = control(n, stop, obs and W.shape)
+    P, eta_arr = _frozen(np.ascontiguousarray(P)), _frozen(eta_arr)
+    # small d as a type (unrolled loops, one compiled kernel per d); else d at run time
+    blas = plan == "gd_blas"
+    dims = (0,) * d if not blas and d <= LANES_MAX_D else ()
     if plan == "gd_lanes":
-        dims = (0,) * d  # d as a type: one compiled lane kernel per small d
         kern = lambda S, Sn, T, e, c: K.gd_chunk_lanes(S, Sn, T, e, dims, c)  # noqa: E731
+    elif obs is None and fits_one_call(n, stop):
+        # the whole run in one compiled call: most of a short run's cost was the Python around it
+        fl, code, steps, hs, hl = K.gd_solve(W, P, eta_arr, blas, dims, *parameters(stop))
+        return fl, code, steps, (hs, hl, {})
     else:
-        blas = plan == "gd_blas"
-        # small d as a type (unrolled loops, one compiled kernel per d); else d at run time
-        dims = (0,) * d if not blas and d <= LANES_MAX_D else ()
         kern = lambda S, Sn, T, e, c: K.gd_chunk(S, Sn, T, e, blas, dims, c)  # noqa: E731
-    return run_chunks(W, _frozen(np.ascontiguousarray(P)), _frozen(eta_arr), kern, stop, ctl, obs)
+    return run_chunks(W, P, eta_arr, kern, stop, control(n, stop, obs and W.shape), obs)
 
 
 def _per_problem(eta, n: int) -> Array:
@@ -336,16 +346,19 @@ def solve_normal(z: Array, P: Array, L: int, eta, stop: StopRule, monitors=(), r
 def result(out, state: Array, batch: tuple, state_shape: tuple, rule: str = "") -> Result:
     """The caller's :class:`~linres.engine.contract.Result`: every field with the batch shape
     (plain Python values when unbatched)."""
-    final_loss, code, steps, hist = out
-    hs, hl, extra = hist.arrays()
+    final_loss, code, steps, (hs, hl, extra) = out
     nrec = len(hs)
     if batch:
         loss, status = final_loss.reshape(batch), Status.names(code).reshape(batch)
         steps = steps.astype(int).reshape(batch)
     else:
-        loss, status, steps = float(final_loss[0]), str(Status.names(code[0])), int(steps[0])
+        loss, status, steps = float(final_loss[0]), _STATUS_NAMES[code[0]], int(steps[0])
     return Result(
         state=state.reshape(batch + state_shape), loss=loss, status=status, steps=steps,
         history_steps=hs.astype(int, copy=False), history_loss=hl.reshape((nrec,) + batch),
-        history={k: v.reshape((nrec,) + batch + v.shape[2:]) for k, v in extra.items()}, rule=rule,
+        history={k: v.reshape((nrec,) + batch + v.shape[2:]) for k, v in extra.items()} if extra else {},
+        rule=rule,
     )
+
+
+_STATUS_NAMES = tuple(str(s) for s in Status.names(range(5)))  # by code, for one problem

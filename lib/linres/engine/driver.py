@@ -23,16 +23,23 @@ ROWS_BUDGET = 1 << 21
 def control(n: int, stop: StopRule, snap_shape: tuple | None, kappa: float = 0.0, zmin: float = 0.0,
             pen: int = 0):
     """The control record a kernel receives (see :mod:`linres.engine.compiled`), for n problems."""
-    K = compiled_module()
-    fp = np.zeros(5)
-    fp[K.F_TOL], fp[K.F_BLOWUP], fp[K.F_STALL_RTOL] = stop.tol, stop.blowup, stop.stall_rtol
-    fp[K.F_KAPPA], fp[K.F_ZMIN] = kappa, zmin
-    ip = np.zeros(8, dtype=np.int64)
-    ip[K.I_STALL_W] = stop.stall_window or 0
-    ip[K.I_MAX_STEPS], ip[K.I_REC] = stop.max_steps, stop.record_every
-    ip[K.I_SNAP], ip[K.I_PEN] = snap_shape is not None, pen
+    fp, ip = parameters(stop, snap_shape is not None, kappa, zmin, pen)
     return [fp, ip, np.zeros(n), _filled(n, np.inf), None, np.arange(n, dtype=np.int64),
             np.zeros(n, dtype=np.int8), _filled(n, stop.max_steps, np.int64), np.zeros(n), None]
+
+
+def parameters(stop: StopRule, snap: bool = False, kappa: float = 0.0, zmin: float = 0.0, pen: int = 0):
+    """The two parameter arrays of a control record (read through ``F_*`` and ``I_*``)."""
+    # in the order in which compiled.py numbers F_* and I_* (tests/test_kernels.py checks it)
+    fp = np.array((stop.tol, stop.blowup, stop.stall_rtol, kappa, zmin))
+    ip = np.array((stop.stall_window or 0, 0, 0, stop.max_steps, stop.record_every, 0, snap, pen), dtype=np.int64)
+    return fp, ip
+
+
+def fits_one_call(n: int, stop: StopRule) -> bool:
+    """Whether a run that records no states fits one kernel call (its loss rows within
+    ``ROWS_BUDGET``), so that ``linres.engine.compiled.gd_solve`` can run it whole."""
+    return (stop.max_steps // stop.record_every + 2) * n <= ROWS_BUDGET
 
 
 def _filled(shape, value, dtype=float) -> Array:
@@ -44,11 +51,12 @@ def _filled(shape, value, dtype=float) -> Array:
 
 def run_chunks(S: Array, T: Array, eta: Array, kernel: Callable, stop: StopRule, ctl: list,
                observe: Callable[[Array, Array], dict] | None, rows_budget: int | None = None,
-               ) -> tuple[Array, Array, Array, History]:
+               ) -> tuple[Array, Array, Array, tuple]:
     """Advance every problem to its stop with ``kernel(S, Sn, T, eta, ctl)``.
 
     ``observe(states, T) -> {name: rows}`` maps recorded states (k·n rows) to history
-    entries; ``S`` holds the final states. Returns (final loss, codes, steps, history).
+    entries; ``S`` holds the final states. Returns (final loss, codes, steps, history), the
+    history as (steps, loss rows, {name: rows}).
     """
     K = compiled_module()
     fp, ip, first, stall_ref, _, active, code, steps, final_loss, _ = ctl
@@ -93,4 +101,4 @@ def run_chunks(S: Array, T: Array, eta: Array, kernel: Callable, stop: StopRule,
         active = running
         ctl[5] = active
         t0 = t1 + 1
-    return final_loss, code, steps, hist
+    return final_loss, code, steps, hist.arrays()

@@ -16,12 +16,13 @@ from .history import History
 
 
 def loop(S: Array, T: Array, eta, update: Callable, loss: Callable, stop: StopRule,
-         observe: Callable[[Array, Array], dict] | None) -> tuple[Array, Array, Array, History]:
+         observe: Callable[[Array, Array], dict] | None) -> tuple[Array, Array, Array, tuple]:
     """Run ``update`` on a flat batch (axis 0) until every problem has stopped.
 
     ``observe(states, T) -> {name: rows}`` is evaluated on the whole batch at every record
-    step, with states of shape (1, n, …) (see ``linres.engine.dispatch.observer``). Returns (final loss, status codes, steps, history); ``S`` holds the
-    final states.
+    step, with states of shape (1, n, …) (see ``linres.engine.dispatch.observer``).
+    Returns (final loss, status codes, steps, history), the history as (steps, loss rows,
+    {name: rows}); ``S`` holds the final states.
     """
     n = S.shape[0]
     max_steps, r, sw = stop.max_steps, stop.record_every, stop.stall_window
@@ -74,7 +75,7 @@ def loop(S: Array, T: Array, eta, update: Callable, loss: Callable, stop: StopRu
         else:
             Sa = new
     if n == 0:
-        return final_loss, code, steps, hist
+        return final_loss, code, steps, hist.arrays()
     if hist.last_step() != last_t:
         snapshot(last_t)
-    return final_loss, code, steps, hist
+    return final_loss, code, steps, hist.arrays()

@@ -67,7 +67,8 @@ WARM_UP: tuple[tuple[str, tuple[int, ...]], ...] = (
 )
 
 #: Which process compiles what: each group owns the cache index files of its kernel functions
-#: (``gd_chunk`` also compiles and caches ``_gd_step_blas`` and ``_gd_update_blas``;
+#: (a ``gd_chunk`` entry's call runs through ``gd_solve``, which compiles and caches both;
+#: ``gd_chunk`` also compiles and caches ``_gd_step_blas`` and ``_gd_update_blas``;
 #: ``scalar_chunk`` compiles ``_pairwise_strided``). Measured at install on 2 cores: about
 #: 70 s CPU for the 7 ``gd_chunk`` entries, 6–7 s for each other entry, so the two groups
 #: take about the same time (14 and 16 entries).

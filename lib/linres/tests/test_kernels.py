@@ -181,3 +181,15 @@ def test_backend_selection():
             _kernels.set_backend("cuda")
     finally:
         _kernels.set_backend(old)
+
+
+def test_parameters_put_each_value_at_its_kernel_index():
+    pytest.importorskip("numba")
+    from linres.engine import StopRule, compiled_module
+    from linres.engine.driver import parameters
+    K = compiled_module()
+    stop = StopRule(tol=1e-7, max_steps=123, record_every=5, blowup=1e6, stall_window=9, stall_rtol=1e-4)
+    fp, ip = parameters(stop, True, 0.25, 1e-200, 2)
+    assert (fp[K.F_TOL], fp[K.F_BLOWUP], fp[K.F_STALL_RTOL], fp[K.F_KAPPA], fp[K.F_ZMIN]) == (1e-7, 1e6, 1e-4, 0.25, 1e-200)
+    assert (ip[K.I_STALL_W], ip[K.I_MAX_STEPS], ip[K.I_REC], ip[K.I_SNAP], ip[K.I_PEN]) == (9, 123, 5, 1, 2)
+    assert ip[K.I_T0] == ip[K.I_T1] == ip[K.I_J0] == 0 and fp.shape == (5,) and ip.shape == (8,)
