@@ -4,6 +4,12 @@ Usage: python tools/check_lab.py [chapter]   (after `make lab` has installed Jup
 Starts JupyterLab headless on a free port, opens book/<chapter>.ipynb in Chromium, runs
 all cells, moves the first slider of the live widget with the keyboard and reports
 whether the widget's picture changed. Exit status 0 when it did.
+
+JupyterLab saves the notebook it runs (autosave, and on Run All), so it runs a copy:
+book/<chapter>.ipynb is copied into a temporary tree laid out like the repository
+(<tmp>/book/<chapter>.ipynb, with the rest of book/ and the top-level folders linked
+in), so relative paths such as ``../bench/results/latest.md`` still resolve and book/
+is never written.
 """
 from __future__ import annotations
 
@@ -11,6 +17,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -19,13 +26,43 @@ from playwright.sync_api import sync_playwright
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def _scratch_tree(tmp: Path, chapter: str) -> Path:
+    """A copy of book/<chapter>.ipynb in ``tmp``/book, next to links to everything else the
+    repository holds (other book/ files, bench/, lib/, ...); returns the copy's folder."""
+    src = ROOT / "book" / f"{chapter}.ipynb"
+    if not src.is_file():
+        raise SystemExit(f"no notebook {src}")
+    book = tmp / "book"
+    book.mkdir()
+    shutil.copy2(src, book / src.name)
+    for entry in (ROOT / "book").iterdir():
+        if entry.suffix != ".ipynb" and entry.name != ".ipynb_checkpoints":
+            (book / entry.name).symlink_to(entry)
+    for entry in ROOT.iterdir():
+        if entry.name != "book" and not entry.name.startswith("."):
+            (tmp / entry.name).symlink_to(entry)
+    return book
+
+
+def _jupyter() -> str:
+    """The project's JupyterLab (.venv, as `make lab` installs it), else the one next to
+    this Python (a git worktree without its own .venv)."""
+    venv = ROOT / ".venv/bin/jupyter"
+    return str(venv if venv.exists() else Path(sys.executable).parent / "jupyter")
+
+
 def main(chapter: str = "model") -> int:
+    with tempfile.TemporaryDirectory(prefix="check_lab-") as tmp:
+        return _check(chapter, _scratch_tree(Path(tmp), chapter))
+
+
+def _check(chapter: str, notebook_dir: Path) -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     lab = subprocess.Popen(
-        [str(ROOT / ".venv/bin/jupyter"), "lab", "--allow-root", "--no-browser", f"--port={port}",
-         "--ServerApp.token=", "--ServerApp.password=", f"--notebook-dir={ROOT / 'book'}"],
+        [_jupyter(), "lab", "--allow-root", "--no-browser", f"--port={port}",
+         "--ServerApp.token=", "--ServerApp.password=", f"--notebook-dir={notebook_dir}"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         with sync_playwright() as p:

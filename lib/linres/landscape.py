@@ -108,7 +108,7 @@ def det_crossing(target, L: int, eta, *, max_steps: int, record_every: int = 10,
     shape. Returns ``(first, result)``: ``first`` is the first recorded step with
     min_i det Θ_i < 0 (``-1`` where it never happens within ``max_steps``, see
     :func:`linres.analysis.first_crossing`), ``result`` the
-    :class:`~linres.train.TrainResult` of the run (``history["min_det"]`` holds
+    :class:`~linres.engine.contract.Result` of the run (``history["min_det"]`` holds
     min_i det Θ_i at every recorded step).
 
     >>> phi = np.array([[1.0, 0.0], [0.0, -0.5]])       # symmetric: never crosses

@@ -1,8 +1,8 @@
 r"""Result 5's algorithm, one step at a time, with everything the chapter measures.
 
-:func:`linres.margin_balanced` is the update rule used by :func:`linres.run`; it
-returns the loss and the new layers, and reports what happens *inside* an iteration
-to an optional ``trace`` callable:
+:func:`linres.updates.margin_balanced` is the update rule used by
+:func:`linres.train.run`; it returns the loss and the new layers, and reports what
+happens *inside* an iteration to an optional ``trace`` callable:
 
 1. gradient step   W' = W − η∇ℓ(W),  Γ' = Θ'_{L:1};
 2. projection      if γ(Γ') < γ:  Γ'' = Π_γ(Γ')  (else Γ'' = Γ');
@@ -10,7 +10,7 @@ to an optional ``trace`` callable:
 
 This module builds on that report; there is one implementation of the iteration,
 the rule's. :class:`ProjectionCounter` counts projection events over any run
-(for instance one of :func:`linres.run`). :func:`margin_balanced_step_info` takes
+(for instance one of :func:`linres.train.run`). :func:`margin_balanced_step_info` takes
 one step of the rule and returns a :class:`StepInfo` with the loss after each
 phase, the margin before and after the projection, whether it fired, how far
 balancing moved the product, and the balancing quality.
@@ -68,10 +68,10 @@ class StepInfo(NamedTuple):
 
 
 class ProjectionCounter:
-    """A ``trace`` for :func:`linres.margin_balanced` that counts projection events.
+    """A ``trace`` for :func:`linres.updates.margin_balanced` that counts projection events.
 
     ``iterations`` is the number of (problem, update) pairs seen and ``projections``
-    the number of those in which the projection fired. With :func:`linres.run` the
+    the number of those in which the projection fired. With :func:`linres.train.run` the
     loop hands the rule only the problems still running, so these are totals over
     the run (each problem's last update, whose result the loop discards once the
     tolerance is met, is counted too).
@@ -170,7 +170,7 @@ def _info(event: dict, phi: Array, full: bool) -> StepInfo:
 
 
 def margin_balanced_step_info(layers, target, eta, gamma, balancing: str = "svd") -> tuple[Array, StepInfo]:
-    """One iteration of :func:`linres.margin_balanced`, returning ``(new_layers, StepInfo)``.
+    """One iteration of :func:`linres.updates.margin_balanced`, returning ``(new_layers, StepInfo)``.
 
     ``new_layers`` is what ``linres.margin_balanced_step(layers, target, eta, gamma, balancing)``
     returns (the same rule does the step); ``eta`` may be an array over the batch and
@@ -240,7 +240,7 @@ def trace_margin_balanced(
 ) -> MarginTrace:
     """Run the Result 5 algorithm for ``steps`` iterations on a batch of targets (…, d, d).
 
-    Every iteration is one call of :func:`linres.margin_balanced`'s update on the
+    Every iteration is one call of :func:`linres.updates.margin_balanced`'s update on the
     whole batch, which reports its phases through ``trace``. Starts from ``layers``
     (default: the identity), balanced first as the rule's ``init`` does. With
     ``tol``, stops early once every problem has ℓ ≤ ``tol`` (the records then end
@@ -314,10 +314,10 @@ def run_halving(
     r"""The Result 5 algorithm with a level chosen without knowing γ(Φ): halve γ on a stall.
 
     Start with γ = ``gamma0`` (1 by default: the theorem never allows more) and run
-    :func:`linres.margin_balanced` with :func:`linres.run`. Every ``stall_window``
-    steps the run compares the loss with its value a window earlier; if it fell by
-    less than a fraction ``stall_rtol`` (a *stall*), γ is halved and the run goes
-    on from the current layers. Only the loss is read, never Φ's margin.
+    :func:`linres.updates.margin_balanced` with :func:`linres.train.run`. Every
+    ``stall_window`` steps the run compares the loss with its value a window earlier;
+    if it fell by less than a fraction ``stall_rtol`` (a *stall*), γ is halved and the
+    run goes on from the current layers. Only the loss is read, never Φ's margin.
 
     Why this works. If γ > γ(Φ), then Φ ∉ C_γ, every iterate stays in C_γ, and the
     loss cannot go below ½ dist(Φ, C_γ)² = ½ Σ_i (γ − λ_i(sym Φ))₊² > 0, so the

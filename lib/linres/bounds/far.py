@@ -79,7 +79,7 @@ def _kind(penalty) -> tuple[str, float]:
 def witness_spectrum(lam, d: int = 2) -> Array:
     r"""Spectrum of the witness Φ = I − (1+λ)uuᵀ in dimension d: [−λ, 1, …, 1].
 
-    Shape ``lam.shape + (d,)``, ready for :func:`linres.run_scalar`.
+    Shape ``lam.shape + (d,)``, ready for :func:`linres.scalar.run_scalar`.
     """
     lam = _lam(lam)
     if isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d < 1:

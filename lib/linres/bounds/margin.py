@@ -1,7 +1,7 @@
 r"""Result 5: positive margin, the margin-keeping balanced algorithm (book/positive_margin.ipynb).
 
 The book's own bound [ours] for its reconstruction of the algorithm
-(:func:`linres.margin_balanced` with the ``"svd"`` balancing), proved in
+(:func:`linres.updates.margin_balanced` with the ``"svd"`` balancing), proved in
 book/positive_margin.ipynb, Lemma ``lem-margin-step`` and Theorem ``thm-margin-rate``.
 
 Notation. Φ has margin γ(Φ) = λ_min((Φ + Φᵀ)/2) > 0 and the algorithm's level is

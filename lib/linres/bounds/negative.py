@@ -402,7 +402,7 @@ def escape_growth(spectrum, L: int, eta: float, t, penalty: Penalty | None = Non
     the entries (u, v) and (v, u) of every layer, for a pair u ≠ v of eigen-directions:
     by the reflection symmetry of :func:`stall_min_curvature` these 2L variables are
     closed under the linearized step, which is I − η H_s with H_s the Hessian of
-    ℓ + Σψ at step s (:func:`_pair_hessian`, closed form). The result is
+    ℓ + Σψ at step s (``_pair_hessian``, closed form). The result is
 
     .. math::  g(t) = \log_{10} \max_{u<v} \big\|\textstyle\prod_{s<t} (I - \eta H_s^{uv})\big\|_2 .
 
@@ -412,7 +412,8 @@ def escape_growth(spectrum, L: int, eta: float, t, penalty: Penalty | None = Non
     (:func:`escape_rate`); on the way to S it can grow faster.
 
     ``t`` is an array of non-negative integer steps; the result has its shape.
-    Penalties: None, :class:`~linres.WeightDecay`, :class:`~linres.OrthogonalityPenalty`.
+    Penalties: None, :class:`~linres.penalties.WeightDecay`,
+    :class:`~linres.penalties.OrthogonalityPenalty`.
     """
     phi, L, eta, tt, T = _off_invariant_args(spectrum, L, eta, t, penalty, "escape_growth")
     want = np.zeros(T + 1, dtype=bool)
