@@ -50,7 +50,7 @@ def test_a_later_process_loads_what_the_warm_up_compiled(tmp_path):
     assert got["status"] == ["max_steps"]
     # a second warm-up compiles nothing
     again = subprocess.run([sys.executable, "-m", "linres.engine.warm", "--only", "gd_lanes:2", "--group",
-                            "matrix"], env=env, check=True, capture_output=True, text=True)
+                            "lanes"], env=env, check=True, capture_output=True, text=True)
     assert "0 compiled, 1 already cached, 0 failed" in again.stdout
 
 
