@@ -66,7 +66,9 @@ def run(
     batch = batch_shape(w.shape[:-3], phi.shape[:-2])
     L, d = w.shape[-3], w.shape[-1]
     n = math.prod(batch)
-    eta = batch_eta(rule.eta, batch, n)
+    eta = rule.eta
+    if not (type(eta) is float and 0.0 < eta < math.inf):  # (the common case needs no more checks)
+        eta = batch_eta(eta, batch, n)
     W = _flat(w, batch, (L, d, d), n).copy()  # our own copy: the loops write the final layers in it
     P = _flat(phi, batch, (d, d), n)
     if rule.init is not _identity_init:
@@ -77,6 +79,8 @@ def run(
 
 def _flat(a, batch: tuple, tail: tuple, n: int):
     """``a`` (…, *tail) broadcast to the batch and flattened to (n, *tail): a view when it can be."""
+    if not batch and a.ndim == len(tail):
+        return a.reshape((1,) + tail)
     if a.shape[:a.ndim - len(tail)] != batch:
         a = np.broadcast_to(a, batch + tail)
     return a.reshape((n,) + tail)

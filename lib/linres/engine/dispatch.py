@@ -132,6 +132,11 @@ def plan_layers(kernel: str | None, n: int, L: int, d: int, equal_layers: bool, 
     for name, v in (("L", L), ("d", d)):
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
             raise ValueError(f"{name} must be an integer >= 1; got {v!r}")
+    return _plan(kernel, n, L, d, equal_layers, backend)
+
+
+def _plan(kernel, n: int, L: int, d: int, equal_layers: bool, backend) -> str:
+    # plan_layers without its argument checks, for sizes read off validated arrays
     if kernel != "gd" or n == 0 or not _compiled(backend):
         return "reference"
     if d == 1 and equal_layers:
@@ -209,7 +214,7 @@ def solve_layers(rule, W: Array, P: Array, eta, stop: StopRule, monitors=(), rec
     """
     n, L, d = W.shape[0], W.shape[1], W.shape[-1]
     equal = d == 1 and bool((W == W[:, :1]).all())
-    plan = plan_layers(getattr(rule, "kernel", None), n, L, d, equal, backend)
+    plan = _plan(getattr(rule, "kernel", None), n, L, d, equal, backend)
     ident = lambda S: S  # noqa: E731
     if plan == "reference":
         obs = observer(monitors, LAYER_MONITORS, record, ident, P)
@@ -240,10 +245,12 @@ def solve_layers(rule, W: Array, P: Array, eta, stop: StopRule, monitors=(), rec
 
 
 def _per_problem(eta, n: int) -> Array:
-    """The step size of each of n problems, as the kernels read it: a contiguous (n,) array."""
+    """The step size of each of n problems, as the kernels read it: a contiguous (n,) array
+    (read-only when made here from a number; see :func:`_frozen`)."""
     if isinstance(eta, float):
         out = np.empty(n)
         out.fill(eta)
+        out.flags.writeable = False
         return out
     return np.ascontiguousarray(np.broadcast_to(np.asarray(eta, dtype=float), (n,)))
 
@@ -264,6 +271,8 @@ def _frozen(a: Array) -> Array:
     kernel only reads them, so it always receives them read-only, and a call compiles (or
     loads from the cache) one specialisation instead of up to four.
     """
+    if not a.flags.writeable:
+        return a
     v = a.view()
     v.flags.writeable = False
     return v
