@@ -70,9 +70,9 @@ WARM_UP: tuple[tuple[str, tuple[int, ...]], ...] = (
 #: (a ``gd_chunk`` entry's call runs through ``gd_solve``, which compiles and caches both;
 #: ``gd_chunk`` also compiles and caches ``_gd_step_blas`` and ``_gd_update_blas``;
 #: ``scalar_chunk`` compiles ``_pairwise_strided``). Measured at install on 2 cores (load 3–5):
-#: 157 s CPU for the 7 ``gd_chunk`` entries and the 7 ``gd_lanes`` ones together, 72 s for the 16
-#: scalar entries; the ``gd_lanes`` entries (about 6–7 s each) therefore go with the scalar ones,
-#: so that the two processes take about the same time.
+#: about 150 s CPU for the 7 ``gd_chunk`` entries (each compiles ``gd_solve`` too, and two depth
+#: cases), about 120 s for the 7 ``gd_lanes`` and 16 scalar entries together, so that the two
+#: processes take about the same time.
 GROUPS = {
     "matrix": ("gd_loops", "gd_runtime_d"),
     "lanes": ("gd_lanes", "scalar_unrolled", "scalar_bits"),
