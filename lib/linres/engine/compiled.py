@@ -52,11 +52,12 @@ I_STALL_W, I_T0, I_T1, I_MAX_STEPS, I_REC, I_J0, I_SNAP, I_PEN = range(8)
 
 
 @njit(cache=True, inline="always")
-def _judge(k, t, lv, lim, tol, do_stall, stall_rtol, stall_ref, do_rec, rec, hist, j0, max_steps,
+def _judge(k, t, lv, lim, tol, do_stall, stall_rtol, stall_ref, do_rec, row, hist, max_steps,
            status, steps, final_loss):
     """The stopping rules of :func:`linres.engine.reference.loop` for problem k at step t.
 
-    Records ℓ_t when ``do_rec`` and, when a rule fires, writes the status code, the step
+    Records ℓ_t in row ``row`` (= t // r − j0, computed once per step by the caller: an
+    integer division per problem was a visible cost) when ``do_rec`` and, when a rule fires, writes the status code, the step
     and the final loss.
     Returns (stopped, ℓ_t with a non-finite value reported as inf).
     """
@@ -69,7 +70,7 @@ def _judge(k, t, lv, lim, tol, do_stall, stall_rtol, stall_ref, do_rec, rec, his
             stl = abs(stall_ref[k] - lv) <= stall_rtol * lv
         stall_ref[k] = lv
     if do_rec:
-        hist[t // rec - j0, k] = lsan
+        hist[row, k] = lsan
     if bad or done or stl or t == max_steps:
         if bad:
             status[k] = DIVERGED
@@ -258,6 +259,7 @@ def scalar_chunk(z, zn, phi, eta, spec, e, ctl):
             do_rec = t == next_rec
             do_stall = t == next_stall
             if flag or do_rec or do_stall or t == t1 or t == max_steps:
+                row = t // rec - j0
                 if do_rec:
                     next_rec += rec
                 if do_stall:
@@ -270,11 +272,11 @@ def scalar_chunk(z, zn, phi, eta, spec, e, ctl):
                     if t == 0:
                         first[k] = lv
                         lim[q] = blowup * max(1.0, lv)
-                    stop, lsan = _judge(k, t, lv, lim[q], tol, do_stall, stall_rtol, stall_ref, do_rec, rec,
-                                        hist, j0, max_steps, status, steps, final_loss)
+                    stop, lsan = _judge(k, t, lv, lim[q], tol, do_stall, stall_rtol, stall_ref, do_rec, row,
+                                        hist, max_steps, status, steps, final_loss)
                     if do_rec and do_snap:
                         for j in range(d):
-                            snap[t // rec - j0, k, j] = znb[j * m + q]
+                            snap[row, k, j] = znb[j * m + q]
                     if stop:
                         for j in range(d):
                             z[k, j] = znb[j * m + q]
@@ -442,10 +444,11 @@ def _gd_problem(k, W, Wn, T, eta, blas, L, d, ctl, w, P, S, S2, tN, tT, one, zer
                 next_rec += rec
             if do_stall:
                 next_stall += stall_w
-            stop, lsan = _judge(k, t, lv, lim, tol, do_stall, stall_rtol, stall_ref, do_rec, rec,
-                                hist, j0, max_steps, status, steps, final_loss)
+            row = t // rec - j0
+            stop, lsan = _judge(k, t, lv, lim, tol, do_stall, stall_rtol, stall_ref, do_rec, row,
+                                hist, max_steps, status, steps, final_loss)
             if do_rec and do_snap:
-                _put(snap[t // rec - j0, k], w, L, d)
+                _put(snap[row, k], w, L, d)
             if stop:
                 _put(W[k], w, L, d)
                 return
@@ -507,27 +510,26 @@ def gd_chunk(W, Wn, T, eta, blas, dims, ctl):
 
 
 @njit(cache=True)
-def gd_solve(W, T, eta, blas, dims, fp, ip):
-    """A whole run of ``gd_chunk`` in one call, for a run that records no states.
-
-    Builds the bookkeeping of :func:`linres.engine.driver.control` here rather than in
-    Python, runs every step in one ``gd_chunk`` call (t0 = 0, t1 = ``max_steps``), and
-    closes the history as :func:`linres.engine.driver.run_chunks` closes its last block: a
-    row for the last step if it is not a recorded one, and every row after a problem's stop
-    holding its final loss. Returns (final loss, codes, steps, recorded steps, loss rows),
-    equal bit for bit to the chunked path's (``tests/test_lean_path.py``). It exists for
-    the per-call cost: the Python side of a short run was most of its time.
+def whole_run(n, fp, ip, snap):
+    """The control record of a run done in one kernel call (t0 = 0, t1 = ``max_steps``) that
+    records no states (``snap`` is empty): :func:`linres.engine.driver.control` with the
+    history block of the whole run (the recorded rows and one spare), built in compiled code.
     """
-    n = W.shape[0]
     rec, max_steps = ip[I_REC], ip[I_MAX_STEPS]
     ip[I_T0], ip[I_T1], ip[I_J0] = 0, max_steps, 0
-    hist = np.full((max_steps // rec + 2, n), np.nan)  # the recorded rows and one spare
-    status = np.zeros(n, dtype=np.int8)
-    steps = np.full(n, max_steps, dtype=np.int64)
-    final_loss = np.zeros(n)
-    snap = np.empty((0,) + W.shape)
-    ctl = (fp, ip, np.zeros(n), np.full(n, _INF), hist, np.arange(n), status, steps, final_loss, snap)
-    gd_chunk(W, np.empty_like(W), T, eta, blas, dims, ctl)
+    hist = np.full((max_steps // rec + 2, n), np.nan)
+    return (fp, ip, np.zeros(n), np.full(n, _INF), hist, np.arange(n), np.zeros(n, dtype=np.int8),
+            np.full(n, max_steps, dtype=np.int64), np.zeros(n), snap)
+
+
+@njit(cache=True)
+def close_history(hist, final_loss, steps, rec):
+    """The history of a :func:`whole_run` call, closed as
+    :func:`linres.engine.driver.run_chunks` closes its last block: a row for the last step if
+    it is not a recorded one, and every row after a problem's stop holding its final loss.
+    Returns (recorded steps, loss rows).
+    """
+    n = hist.shape[1]
     last = steps.max()
     m = last // rec + 1
     rs = np.arange(0, (m + 1) * rec, rec)
@@ -541,7 +543,23 @@ def gd_solve(W, T, eta, blas, dims, fp, ip):
             for k in range(n):
                 if rs[j] > steps[k]:
                     hist[j, k] = final_loss[k]
-    return final_loss, status, steps, rs[:m], hist[:m]
+    return rs[:m], hist[:m]
+
+
+@njit(cache=True)
+def gd_solve(W, T, eta, blas, dims, fp, ip):
+    """A whole run of ``gd_chunk`` in one call, for a run that records no states.
+
+    Returns (final loss, codes, steps, recorded steps, loss rows), equal bit for bit to the
+    chunked path's (``tests/test_lean_path.py``). It exists for the per-call cost: the
+    Python side of a short run was most of its time. (The scalar kernel's whole runs call
+    :func:`whole_run` and :func:`close_history` from Python: a compiled wrapper would be one
+    more specialisation per depth to compile.)
+    """
+    ctl = whole_run(W.shape[0], fp, ip, np.empty((0,) + W.shape))
+    gd_chunk(W, np.empty_like(W), T, eta, blas, dims, ctl)
+    rs, hist = close_history(ctl[4], ctl[8], ctl[7], ip[I_REC])
+    return ctl[8], ctl[6], ctl[7], rs, hist
 
 
 @njit(cache=True)
@@ -640,6 +658,7 @@ def gd_chunk_lanes(W, Wn, T, eta, dims, ctl):
                 continue_lanes = flag
             else:
                 continue_lanes = True
+            row = t // rec - j0
             for v in range(V if continue_lanes else 0):
                 k = kb[v]
                 if k < 0:
@@ -648,10 +667,9 @@ def gd_chunk_lanes(W, Wn, T, eta, dims, ctl):
                 if t == 0:
                     first[k] = lv
                     lim[v] = blowup * max(1.0, lv)
-                stop, lsan = _judge(k, t, lv, lim[v], tol, do_stall, stall_rtol, stall_ref, do_rec, rec,
-                                    hist, j0, max_steps, status, steps, final_loss)
+                stop, lsan = _judge(k, t, lv, lim[v], tol, do_stall, stall_rtol, stall_ref, do_rec, row,
+                                    hist, max_steps, status, steps, final_loss)
                 if do_rec and do_snap:
-                    row = t // rec - j0
                     for i in range(L):
                         for r in range(d):
                             for c in range(d):

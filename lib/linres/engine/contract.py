@@ -57,7 +57,7 @@ class Status(str, enum.Enum):
     @staticmethod
     def names(codes: Array) -> Array:
         """Status names (a ``str`` array) of an array of codes."""
-        return _NAMES[np.asarray(codes)]
+        return _NAMES.take(np.asarray(codes))
 
 
 _CODES = {Status.CONVERGED: 1, Status.MAX_STEPS: 2, Status.DIVERGED: 3, Status.STALLED: 4}

@@ -213,7 +213,8 @@ def solve_layers(rule, W: Array, P: Array, eta, stop: StopRule, monitors=(), rec
     Returns (final loss, status codes, steps, (history steps, loss rows, {name: rows})).
     """
     n, L, d = W.shape[0], W.shape[1], W.shape[-1]
-    equal = d == 1 and bool((W == W[:, :1]).all())
+    W1 = W.reshape((n, L), copy=False) if d == 1 else None  # a view of W (the caller's own copy)
+    equal = d == 1 and bool((W1 == W1[:, :1]).all())
     plan = _plan(getattr(rule, "kernel", None), n, L, d, equal, backend)
     ident = lambda S: S  # noqa: E731
     if plan == "reference":
@@ -226,7 +227,7 @@ def solve_layers(rule, W: Array, P: Array, eta, stop: StopRule, monitors=(), rec
         to_layers = lambda zz: np.repeat(zz[:, None, :, None], L, axis=1)  # noqa: E731
         obs = observer(monitors, LAYER_MONITORS, record, to_layers, P)
         out = _scalar(K, z, np.ascontiguousarray(P[:, :, 0]), eta_arr, L, 0, 0.0, stop, obs)
-        W[:] = z[:, None, :, None]  # every layer is the scalar z
+        W1[:] = z  # every layer is the scalar z
         return out
     obs = observer(monitors, LAYER_MONITORS, record, ident, P)
     P, eta_arr = _frozen(np.ascontiguousarray(P)), _frozen(eta_arr)
@@ -252,6 +253,8 @@ def _per_problem(eta, n: int) -> Array:
         out.fill(eta)
         out.flags.writeable = False
         return out
+    if type(eta) is np.ndarray and eta.shape == (n,) and eta.dtype == float and eta.flags.c_contiguous:
+        return eta  # (batch_eta's output: already checked and flattened)
     return np.ascontiguousarray(np.broadcast_to(np.asarray(eta, dtype=float), (n,)))
 
 
@@ -284,6 +287,12 @@ def _scalar(K, z, P, eta_arr, L, pen, kappa, stop, obs, zmin=None):
     # compiled once per L up to UNROLL_MAX_L, then once per bit length of L − 1
     spec = (0.0,) * e if L <= UNROLL_MAX_L else (0,) * e.bit_length()
     zmin = floor_for(L, eta_arr, P) if zmin is None else zmin
+    if obs is None and fits_one_call(z.shape[0], stop):
+        # the whole run in one kernel call, its bookkeeping built and closed in compiled code
+        ctl = K.whole_run(z.shape[0], *parameters(stop, False, kappa, zmin, pen), np.empty((0,) + z.shape))
+        K.scalar_chunk(z, np.empty_like(z), P, eta_arr, spec, e, ctl)
+        hs, hl = K.close_history(ctl[4], ctl[8], ctl[7], stop.record_every)
+        return ctl[8], ctl[6], ctl[7], (hs, hl, {})
     ctl = control(z.shape[0], stop, obs and z.shape, kappa=kappa, zmin=zmin, pen=pen)
     kern = lambda S, Sn, T, et, c: K.scalar_chunk(S, Sn, T, et, spec, e, c)  # noqa: E731
     return run_chunks(z, P, eta_arr, kern, stop, ctl, obs)
