@@ -112,14 +112,16 @@ def why(key: str, res: dict) -> str:
         c = j.get("call_overhead", {})
         parts = []
         for r in rows:
-            per_call = c.get("linres_us", 0.0) * 1e3 / (r["steps_per_call"] * r["problems"])
+            # this cell's own 0-step call if measured (older results: the L = 2, d = 2 one)
+            fixed = r.get("linres_fixed_us", c.get("linres_us", float("nan")))
+            per_call = fixed * 1e3 / (r["steps_per_call"] * r["problems"])
             parts.append(f"L = {r['L']}, d = {r['d']} ({r['kernel']}): linres {r['linres_ns_per_problem_step']:.1f} "
                          f"against JAX {r['jax_ns_per_problem_step']:.1f} ns per problem-step; linres's fixed cost "
-                         f"per call, {c.get('linres_us', float('nan')):.0f} µs (JAX's: {c.get('jax_us', float('nan')):.0f} µs), "
+                         f"per call, {fixed:.0f} µs (a JAX call doing nothing: {c.get('jax_us', float('nan')):.0f} µs), "
                          f"comes to {per_call:.1f} ns per problem-step over {r['steps_per_call']} steps"
                          + (f" × {r['problems']} problems" if r["problems"] > 1 else ""))
-        return ("Cells below 1×: " + "; ".join(parts) + ". The fixed cost is measured separately (a call of 0 "
-                "steps), on a loaded machine, so it is an estimate of the share, not a part of the same sample.")
+        return ("Cells below 1×: " + "; ".join(parts) + ". The fixed cost is the same call with 0 steps, "
+                "measured separately, so it is an estimate of the share, not a part of the same sample.")
     if key in ("first_run", "first_run_installed"):
         fr = res["first_run"]
         txt = (f"With an empty cache the first call compiles (numba, LLVM) the kernel it needs: "
@@ -385,7 +387,11 @@ def bench_jax(cfg) -> dict:
         diff = float(np.max(np.abs(np.asarray(Wf) - res.layers)) / max(1.0, float(np.max(np.abs(res.layers)))))
         load = Load()
         m = paired({"linres": lin, "jax": jx}, cfg.repeats, cfg.min_time)
+        # the same call with 0 steps: this cell's fixed cost per call (validation, dispatch, result)
+        m0 = paired({"fixed": lambda: linres.run(linres.gd(eta), layers, phi, tol=1e-300, max_steps=0)},
+                    3, cfg.min_time)
         row = {"L": L, "d": d, "problems": n, "steps_per_call": k,
+               "linres_fixed_us": 1e6 * m0["median"]["fixed"],
                "linres_ns_per_problem_step": 1e9 * m["median"]["linres"] / (k * n),
                "jax_ns_per_problem_step": 1e9 * m["median"]["jax"] / (k * n),
                "ratio_jax_over_linres": ratio(m["samples"], "jax", "linres"),
@@ -812,11 +818,13 @@ def jax_tables(j: dict) -> list[str]:
             out.append(f"| L = {L} | " + " | ".join(
                 (f"**×{cell[L, d]['ratio_jax_over_linres']:.2f}**" if cell[L, d]["ratio_jax_over_linres"] < 1
                  else f"×{cell[L, d]['ratio_jax_over_linres']:.2f}") if (L, d) in cell else "" for d in ds) + " |")
-        out += ["", "| L | d | steps | linres ns/problem-step | JAX ns/problem-step | ratio | linres kernel | max rel. |ΔW| | load |",
-                "|---|---|---|---|---|---|---|---|---|"]
+        out += ["", "| L | d | steps | linres ns/problem-step | JAX ns/problem-step | ratio | linres kernel | "
+                "linres µs per call of 0 steps | max rel. |ΔW| | load |",
+                "|---|---|---|---|---|---|---|---|---|---|"]
         for r in rows:
             out.append(f"| {r['L']} | {r['d']} | {r['steps_per_call']} | {r['linres_ns_per_problem_step']:.1f} | "
                        f"{r['jax_ns_per_problem_step']:.1f} | ×{r['ratio_jax_over_linres']:.2f} | {r['kernel']} | "
+                       f"{r.get('linres_fixed_us', float('nan')):.0f} | "
                        f"{r['max_rel_diff_final_layers']:.0e} | {r['loadavg_1min']:.1f} |")
     if "call_overhead" in j:
         c = j["call_overhead"]

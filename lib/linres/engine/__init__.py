@@ -8,8 +8,9 @@ A call ``linres.run(gd(η), W, Φ)`` crosses these modules:
   result;
 - :mod:`linres.engine.reference` (numpy, one step per Python iteration) or
   :mod:`linres.engine.compiled` (numba kernels, many steps per call) run it: a run that
-  records no states in one compiled call (``gd_solve``), others block by block through
-  :mod:`linres.engine.driver`, which turns recorded states into monitors between calls;
+  records no states in one kernel call (``gd_solve`` for the matrix kernel), others block
+  by block through :mod:`linres.engine.driver`, which turns recorded states into monitors
+  between calls;
 - :mod:`linres.engine.history` stores what is recorded; :mod:`linres.engine.monitors` holds
   the named diagnostics computed on recorded states.
 """

@@ -37,11 +37,12 @@ any other rule                the reference loop
 ``run_normal``                the reference loop (no kernel)
 ============================  ===============================================================
 
-How a compiled run is driven. A ``gd_chunk`` run that records no states (no monitors, no
-``record`` callback) and whose loss rows fit ``ROWS_BUDGET`` runs whole in one call of
-``gd_solve``, which builds the kernel's bookkeeping and closes the history in compiled code;
-every other compiled run goes through :func:`linres.engine.driver.run_chunks`, which hands
-recorded states to the monitors between kernel calls. Both give the same Result, bit for bit
+How a compiled run is driven. A run that records no states (no monitors, no ``record``
+callback) and whose loss rows fit ``ROWS_BUDGET`` runs whole in one kernel call, its
+bookkeeping built and its history closed in compiled code (``whole_run`` and
+``close_history``; for ``gd_chunk`` all three in one call, ``gd_solve``); every other compiled
+run goes through :func:`linres.engine.driver.run_chunks`, which hands recorded states to the
+monitors between kernel calls. Both give the same Result, bit for bit
 (``tests/test_lean_path.py``).
 
 >>> plan_layers("gd", n=100, L=4, d=3, equal_layers=False, backend="numba")

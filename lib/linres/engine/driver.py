@@ -38,7 +38,7 @@ def parameters(stop: StopRule, snap: bool = False, kappa: float = 0.0, zmin: flo
 
 def fits_one_call(n: int, stop: StopRule) -> bool:
     """Whether a run that records no states fits one kernel call (its loss rows within
-    ``ROWS_BUDGET``), so that ``linres.engine.compiled.gd_solve`` can run it whole."""
+    ``ROWS_BUDGET``), so that it can run whole (``linres.engine.compiled.whole_run``)."""
     return (stop.max_steps // stop.record_every + 2) * n <= ROWS_BUDGET
 
 
