@@ -180,8 +180,16 @@ CODE_SHARE_JS = """() => {
   return {code: h, total: art.getBoundingClientRect().height};
 }"""
 
-LINES_JS = """(fig) => Array.from(fig.querySelectorAll('svg .mark-line path, svg .mark-symbol path'))
-  .map(p => p.getAttribute('d') || '').join('|')"""
+# After a move: the plotted data, and the value the control shows. One round trip, as
+# each call into the page costs about as much CPU as the redraw itself.
+AFTER_MOVE_JS = """([fig, ctl]) => {
+  const sel = ctl.querySelector('select');
+  return {
+    lines: Array.from(fig.querySelectorAll('svg .mark-line path, svg .mark-symbol path'))
+      .map(p => p.getAttribute('d') || '').join('|'),
+    shown: sel ? sel.options[sel.selectedIndex].text : ctl.querySelector('input[type=range] + span').innerText,
+  };
+}"""
 
 
 def _local_bytes(urls: set[str], server: str) -> int:
@@ -204,14 +212,15 @@ def _move_explore_controls(page, fig, k: int) -> list[str]:
     n = controls.count()
     if n == 0:
         return [f"Explore figure {k}: no controls"]
+    fig_handle = fig.element_handle()
     for c in range(n):
         ctl = controls.nth(c)
         name = ctl.locator(".vega-bind-name").inner_text().strip()
         sel, rng = ctl.locator("select"), ctl.locator("input[type=range]")
-        if sel.count():
-            options = sel.locator("option")
-            values = [(options.nth(i).get_attribute("value") or str(i), options.nth(i).inner_text().strip())
-                      for i in range(options.count())]
+        is_select = sel.count() > 0
+        if is_select:
+            values = [(v or str(i), t.strip()) for i, (v, t) in enumerate(sel.evaluate(
+                "s => Array.from(s.options, o => [o.getAttribute('value'), o.innerText])"))]
         elif rng.count():
             lo, hi, step = (float(rng.get_attribute(a)) for a in ("min", "max", "step"))
             count = int(round((hi - lo) / step)) + 1
@@ -227,19 +236,20 @@ def _move_explore_controls(page, fig, k: int) -> list[str]:
         # (a frame may equal its neighbour where the science says so: a plateau that
         # does not depend on the step size stays put as the step moves).
         states = set()
+        ctl_handle = ctl.element_handle()
         for value, label in [order[0]] + order[1:] + [order[0]]:
-            if sel.count():
+            if is_select:
                 sel.select_option(value=value)
             else:
                 rng.evaluate("(e, v) => { e.value = v; e.dispatchEvent(new Event('input', {bubbles: true})); }", value)
             page.wait_for_timeout(60)
-            states.add(page.evaluate(LINES_JS, fig.element_handle()))
-            if sel.count():
-                shown = sel.evaluate("e => e.options[e.selectedIndex].text").strip()
+            after = page.evaluate(AFTER_MOVE_JS, [fig_handle, ctl_handle])
+            states.add(after["lines"])
+            shown = after["shown"].strip()
+            if is_select:
                 if shown != label:
                     problems.append(f"Explore {k}, control {name!r}: shows {shown!r}, expected {label!r}")
             else:
-                shown = ctl.locator("input[type=range] + span").inner_text().strip()
                 if not shown or abs(float(shown) - float(value)) > 1e-9 * max(1.0, abs(float(value))):
                     problems.append(f"Explore {k}, control {name!r}: shows {shown!r}, expected {value}")
         if len(states) < 2:
