@@ -81,6 +81,60 @@ def browser():
         b.close()
 
 
+# Each page opens in the tab that showed the previous page of its width, rather than in a
+# new browser context: a tab that stays in one renderer process opens the next page in
+# about half the CPU time (the scripts it ran before are compiled already). What a new
+# context gives a page, the tab gives it too: the HTTP cache is off, so every file is
+# fetched again and seen (requests, failures, bytes) as on a first visit, and the
+# site's storage is empty when the page starts (the theme keeps its mode and its
+# sidebar's scroll position there).
+START_EMPTY_JS = "if (window === window.top) { try { localStorage.clear(); sessionStorage.clear(); } catch (e) {} }"
+
+
+@pytest.fixture(scope="session")
+def tabs(browser):
+    opened = {}  # width -> (page, its DevTools session, which keeps the cache off)
+
+    def tab(width: str):
+        if width not in opened or opened[width][0].is_closed():
+            w, h = WIDTHS[width]
+            ctx = browser.new_context(viewport={"width": w, "height": h})
+            ctx.add_init_script(START_EMPTY_JS)
+            page = ctx.new_page()
+            devtools = ctx.new_cdp_session(page)
+            devtools.send("Network.enable")
+            devtools.send("Network.setCacheDisabled", {"cacheDisabled": True})
+            # Nothing may be fetched from outside the machine: abort such requests outright.
+            page.route(re.compile(r"^(?!http://127\.0\.0\.1).*"), lambda route: route.abort()
+                       if not route.request.url.startswith(("data:", "blob:")) else route.continue_())
+            opened[width] = (page, devtools)
+        return opened[width][0]
+
+    yield tab
+    for page, _ in opened.values():
+        page.context.close()
+
+
+@pytest.fixture
+def tab(request, tabs):
+    """The tab for this test's width, and ``listen(event, handler)``; afterwards the
+    handlers are removed and the tab is left on a blank page."""
+    page = tabs(request.node.callspec.params["width"])
+    handlers = []
+
+    def listen(event, handler):
+        page.on(event, handler)
+        handlers.append((event, handler))
+
+    yield page, listen
+    for event, handler in handlers:
+        page.remove_listener(event, handler)
+    try:
+        page.goto("about:blank")
+    except Exception:  # a crashed tab: the next test gets a new one
+        page.context.close()
+
+
 # A formula is clipped when its rendered math extends past the nearest ancestor that
 # hides overflow (or past the viewport when nothing does); a scrolling box is fine.
 CLIPPED_JS = """() => {
@@ -126,8 +180,16 @@ CODE_SHARE_JS = """() => {
   return {code: h, total: art.getBoundingClientRect().height};
 }"""
 
-LINES_JS = """(fig) => Array.from(fig.querySelectorAll('svg .mark-line path, svg .mark-symbol path'))
-  .map(p => p.getAttribute('d') || '').join('|')"""
+# After a move: the plotted data, and the value the control shows. One round trip, as
+# each call into the page costs about as much CPU as the redraw itself.
+AFTER_MOVE_JS = """([fig, ctl]) => {
+  const sel = ctl.querySelector('select');
+  return {
+    lines: Array.from(fig.querySelectorAll('svg .mark-line path, svg .mark-symbol path'))
+      .map(p => p.getAttribute('d') || '').join('|'),
+    shown: sel ? sel.options[sel.selectedIndex].text : ctl.querySelector('input[type=range] + span').innerText,
+  };
+}"""
 
 
 def _local_bytes(urls: set[str], server: str) -> int:
@@ -150,14 +212,15 @@ def _move_explore_controls(page, fig, k: int) -> list[str]:
     n = controls.count()
     if n == 0:
         return [f"Explore figure {k}: no controls"]
+    fig_handle = fig.element_handle()
     for c in range(n):
         ctl = controls.nth(c)
         name = ctl.locator(".vega-bind-name").inner_text().strip()
         sel, rng = ctl.locator("select"), ctl.locator("input[type=range]")
-        if sel.count():
-            options = sel.locator("option")
-            values = [(options.nth(i).get_attribute("value") or str(i), options.nth(i).inner_text().strip())
-                      for i in range(options.count())]
+        is_select = sel.count() > 0
+        if is_select:
+            values = [(v or str(i), t.strip()) for i, (v, t) in enumerate(sel.evaluate(
+                "s => Array.from(s.options, o => [o.getAttribute('value'), o.innerText])"))]
         elif rng.count():
             lo, hi, step = (float(rng.get_attribute(a)) for a in ("min", "max", "step"))
             count = int(round((hi - lo) / step)) + 1
@@ -173,19 +236,20 @@ def _move_explore_controls(page, fig, k: int) -> list[str]:
         # (a frame may equal its neighbour where the science says so: a plateau that
         # does not depend on the step size stays put as the step moves).
         states = set()
+        ctl_handle = ctl.element_handle()
         for value, label in [order[0]] + order[1:] + [order[0]]:
-            if sel.count():
+            if is_select:
                 sel.select_option(value=value)
             else:
                 rng.evaluate("(e, v) => { e.value = v; e.dispatchEvent(new Event('input', {bubbles: true})); }", value)
             page.wait_for_timeout(60)
-            states.add(page.evaluate(LINES_JS, fig.element_handle()))
-            if sel.count():
-                shown = sel.evaluate("e => e.options[e.selectedIndex].text").strip()
+            after = page.evaluate(AFTER_MOVE_JS, [fig_handle, ctl_handle])
+            states.add(after["lines"])
+            shown = after["shown"].strip()
+            if is_select:
                 if shown != label:
                     problems.append(f"Explore {k}, control {name!r}: shows {shown!r}, expected {label!r}")
             else:
-                shown = ctl.locator("input[type=range] + span").inner_text().strip()
                 if not shown or abs(float(shown) - float(value)) > 1e-9 * max(1.0, abs(float(value))):
                     problems.append(f"Explore {k}, control {name!r}: shows {shown!r}, expected {value}")
         if len(states) < 2:
@@ -195,13 +259,12 @@ def _move_explore_controls(page, fig, k: int) -> list[str]:
 
 @pytest.mark.parametrize("width", list(WIDTHS))
 @pytest.mark.parametrize("page_name", _pages())
-def test_page(page_name, width, server, browser):
+def test_page(page_name, width, server, tab):
     url = f"{server}/{page_name}.html"
     html_file = HTML / f"{page_name}.html"
     source = html_file.read_text()
     w, h = WIDTHS[width]
-    ctx = browser.new_context(viewport={"width": w, "height": h})
-    page = ctx.new_page()
+    page, listen = tab
     problems: list[str] = []
     outside: list[str] = []
     requested: set[str] = set()
@@ -215,14 +278,11 @@ def test_page(page_name, width, server, browser):
         if not req.url.startswith((server, "data:", "blob:", "about:")):
             outside.append(req.url)
 
-    page.on("console", on_console)
-    page.on("pageerror", lambda err: problems.append(f"page error: {err}"))
-    page.on("request", on_request)
-    page.on("requestfailed", lambda req: problems.append(f"request failed: {req.url}"))
-    page.on("response", lambda resp: resp.status >= 400 and problems.append(f"HTTP {resp.status}: {resp.url}"))
-    # Nothing may be fetched from outside the machine: abort such requests outright.
-    page.route(re.compile(r"^(?!http://127\.0\.0\.1).*"), lambda route: route.abort()
-               if not route.request.url.startswith(("data:", "blob:")) else route.continue_())
+    listen("console", on_console)
+    listen("pageerror", lambda err: problems.append(f"page error: {err}"))
+    listen("request", on_request)
+    listen("requestfailed", lambda req: problems.append(f"request failed: {req.url}"))
+    listen("response", lambda resp: resp.status >= 400 and problems.append(f"HTTP {resp.status}: {resp.url}"))
     page.goto(url, wait_until="load")
 
     if 'class="math' in source:
@@ -290,6 +350,5 @@ def test_page(page_name, width, server, browser):
     if os.environ.get("LINRES_SHOTS"):  # full-page screenshots for a reviewer (slow on long pages)
         SHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SHOTS / f"{page_name.replace('/', '_')}-{w}.png"), full_page=True)
-    ctx.close()
     assert not outside, f"requests to outside the machine: {outside[:5]}"
     assert not problems, "\n".join(problems[:20])
