@@ -819,7 +819,7 @@ def jax_tables(j: dict) -> list[str]:
                 (f"**×{cell[L, d]['ratio_jax_over_linres']:.2f}**" if cell[L, d]["ratio_jax_over_linres"] < 1
                  else f"×{cell[L, d]['ratio_jax_over_linres']:.2f}") if (L, d) in cell else "" for d in ds) + " |")
         out += ["", "| L | d | steps | linres ns/problem-step | JAX ns/problem-step | ratio | linres kernel | "
-                "linres µs per call of 0 steps | max rel. |ΔW| | load |",
+                "linres µs per call of 0 steps | max rel. ΔW | load |",
                 "|---|---|---|---|---|---|---|---|---|---|"]
         for r in rows:
             out.append(f"| {r['L']} | {r['d']} | {r['steps_per_call']} | {r['linres_ns_per_problem_step']:.1f} | "
