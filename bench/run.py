@@ -919,7 +919,8 @@ def main(argv=None) -> dict:
     p.add_argument("--quick", action="store_true", help="fewer repeats and cases (a smoke test)")
     p.add_argument("--render", action="store_true",
                    help="only rewrite latest.md (and the summary) from the stored latest.json")
-    p.add_argument("--only", default="jax,first_run,notebooks,batched,subnormal,scalar,torch")
+    p.add_argument("--only", default="jax,first_run,notebooks,batched,subnormal,scalar,torch",
+                   help="comma-separated sections to run; the results written hold only these")
     p.add_argument("--out", default=str(ROOT / "bench" / "results"))
     p.add_argument("--no-cold", dest="cold", action="store_false",
                    help="skip the notebook run with an empty kernel cache")
