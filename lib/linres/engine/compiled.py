@@ -56,9 +56,9 @@ def _judge(k, t, lv, lim, tol, do_stall, stall_rtol, stall_ref, do_rec, row, his
            status, steps, final_loss):
     """The stopping rules of :func:`linres.engine.reference.loop` for problem k at step t.
 
-    Records ℓ_t in row ``row`` (= t // r − j0, computed once per step by the caller: an
-    integer division per problem was a visible cost) when ``do_rec`` and, when a rule fires, writes the status code, the step
-    and the final loss.
+    Records ℓ_t in row ``row`` of ``hist`` when ``do_rec`` (row = t // r − j0, computed by
+    the caller once per step rather than once per problem) and, when a rule fires, writes
+    the status code, the step and the final loss.
     Returns (stopped, ℓ_t with a non-finite value reported as inf).
     """
     lsan = lv if abs(lv) < _INF else _INF
